@@ -1,0 +1,78 @@
+// Error classes carry the exit code and the remedy, so only the CLI edge decides how to print and exit.
+
+/** The exit-code table, documented in --help and the README. */
+export const EXIT = {
+  ok: 0,
+  checkFailed: 1,
+  notRestored: 2,
+  couldNotStart: 3,
+  usage: 64,
+  interrupted: 130,
+  terminated: 143,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface AppErrorOptions {
+  code: string;
+  exitCode: ExitCode;
+  remedy?: string | undefined;
+  cause?: unknown;
+}
+
+/** An error the operator can act on: what went wrong, and how to resolve it. */
+export class AppError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly remedy: string | undefined;
+
+  constructor(message: string, options: AppErrorOptions) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.exitCode = options.exitCode;
+    this.remedy = options.remedy;
+  }
+}
+
+/** A bad flag or value: refused before anything connects. */
+export class UsageError extends AppError {
+  constructor(message: string, remedy?: string) {
+    super(message, { code: 'usage', exitCode: EXIT.usage, remedy });
+  }
+}
+
+/** Connection, authentication, host key or a precondition: nothing was changed. */
+export class StartError extends AppError {
+  constructor(message: string, code: string, remedy?: string, cause?: unknown) {
+    super(message, { code, exitCode: EXIT.couldNotStart, remedy, cause });
+  }
+}
+
+/** A step or check failed after the run started; the engine decides between exit 1 and 2. */
+export class StepError extends AppError {
+  readonly stepId: string;
+
+  constructor(stepId: string, message: string, remedy?: string, cause?: unknown) {
+    super(message, { code: `step:${stepId}`, exitCode: EXIT.checkFailed, remedy, cause });
+    this.stepId = stepId;
+  }
+}
+
+/** The operator pressed Ctrl-C (or the process got SIGTERM): stop at the next safe point. */
+export class InterruptedError extends AppError {
+  readonly signal: 'SIGINT' | 'SIGTERM';
+
+  constructor(signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}`, {
+      code: 'interrupted',
+      exitCode: signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated,
+    });
+    this.signal = signal;
+  }
+}
+
+/** A message for any thrown value, without assuming it is an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { maskSecrets } from '../../src/shell/mask.js';
+import { RemotePath, shellJoin, shellQuote } from '../../src/shell/quote.js';
+
+// What /bin/sh makes of a command line: each word on its own line, via printf.
+function wordsAfterShell(line: string, home = '/home/op'): string[] {
+  const out = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${line}`], { env: { HOME: home, PATH: '/usr/bin:/bin' } }).toString();
+  return out.split('\n').slice(0, -1);
+}
+
+describe('shellQuote', () => {
+  const hostile = ["$(touch /tmp/awf-pwned)", '`id`', "it's", 'a b', 'line\nbreak', '-oProxyCommand=sh', '*', '~/x', '"$HOME"', ';rm -rf /', ''];
+
+  it.each(hostile)('keeps %j one literal word through a real shell', (value) => {
+    expect(wordsAfterShell(shellQuote(value))).toEqual(value.includes('\n') ? value.split('\n') : [value]);
+  });
+
+  it('leaves plain words unquoted so verbose output stays readable', () => {
+    expect(shellQuote('ocapistaine')).toBe('ocapistaine');
+    expect(shellQuote('/etc/nginx/nginx.conf')).toBe('/etc/nginx/nginx.conf');
+    expect(shellQuote('a b')).toBe("'a b'");
+  });
+
+  it('refuses a NUL byte, which no shell word can hold', () => {
+    expect(() => shellQuote('a\0b')).toThrow(/NUL/);
+  });
+});
+
+describe('RemotePath', () => {
+  it('expands a leading ~/ to the remote home while quoting the rest', () => {
+    const path = new RemotePath("~/my dir/$(x)");
+    expect(path.toShell()).toBe(`"$HOME"/'my dir/$(x)'`);
+    expect(wordsAfterShell(path.toShell(), '/home/j n')).toEqual(['/home/j n/my dir/$(x)']);
+  });
+
+  it('joins below a home-relative path', () => {
+    const path = new RemotePath('~/vaettir').join('proxy-configs/ocapistaine.conf.template');
+    expect(path.path).toBe('~/vaettir/proxy-configs/ocapistaine.conf.template');
+    expect(path.name).toBe('ocapistaine.conf.template');
+    expect(wordsAfterShell(shellJoin(['cat', '--', path]))).toEqual(['cat', '--', '/home/op/vaettir/proxy-configs/ocapistaine.conf.template']);
+  });
+
+  it('does not expand ~ elsewhere in the path', () => {
+    expect(wordsAfterShell(new RemotePath('/srv/~/x').toShell())).toEqual(['/srv/~/x']);
+  });
+});
+
+describe('maskSecrets', () => {
+  it('masks every NAME=value but the allowed ones', () => {
+    const env = 'PATH=/usr/bin\nOCAPISTAINE_TARGET_URL=https://t.example\nOCAPISTAINE_API_TOKEN=s3cr3t\nexport DB_PASSWORD=hunter2';
+    const masked = maskSecrets(env, ['OCAPISTAINE_TARGET_URL']);
+    expect(masked).toContain('OCAPISTAINE_TARGET_URL=https://t.example');
+    expect(masked).toContain('OCAPISTAINE_API_TOKEN=***');
+    expect(masked).toContain('export DB_PASSWORD=***');
+    expect(masked).not.toMatch(/s3cr3t|hunter2/);
+  });
+});
