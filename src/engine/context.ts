@@ -1,0 +1,108 @@
+// Everything one run against one host needs, passed explicitly: the session, then the facts and the journal.
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { ComposeTarget } from '../compose/commands.js';
+import { InterruptedError } from '../errors.js';
+import { maskSecrets } from '../shell/mask.js';
+import { RemotePath } from '../shell/quote.js';
+import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
+import type { Journal } from './journal.js';
+import type { RunOptions } from './options.js';
+import type { Runbook } from './runbook.js';
+import type { HostFacts } from '../steps/gather.js';
+
+export interface RunPaths {
+  dir: RemotePath;
+  configDir: RemotePath;
+  template: RemotePath;
+  templateName: string;
+}
+
+/** Set by the signal handler; checked at every safe point. */
+export interface InterruptState {
+  signal: 'SIGINT' | 'SIGTERM' | null;
+}
+
+export interface Session {
+  options: RunOptions;
+  runbook: Runbook;
+  transport: Transport;
+  runId: string;
+  paths: RunPaths;
+  target: ComposeTarget;
+  desired: Buffer;
+  interrupt: InterruptState;
+  /** Verbose lines (remote commands and their output, secrets masked); a no-op unless --verbose. */
+  log(line: string): void;
+  /** Runs a remote command after checking for an interrupt, with the default timeout. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Throws if the operator interrupted the run: called between steps. */
+  checkpoint(): void;
+}
+
+export interface RunContext extends Session {
+  facts: HostFacts;
+  journal: Journal;
+  /** True once this run ran `up`: the checks then wait for the container to settle. */
+  deployed: boolean;
+}
+
+/** A short id naming this run in temp files, backups and reports. */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The remote paths of a run, from --dir and the runbook's template path. */
+export function runPaths(options: RunOptions, runbook: Runbook): RunPaths {
+  const dir = new RemotePath(options.dir);
+  const relative = runbook.templatePath(options.service);
+  const template = dir.join(relative);
+  const relativeDir = posix.dirname(relative);
+  return {
+    dir,
+    template,
+    configDir: relativeDir === '.' ? dir : dir.join(relativeDir),
+    templateName: posix.basename(relative),
+  };
+}
+
+export interface SessionInit {
+  options: RunOptions;
+  runbook: Runbook;
+  transport: Transport;
+  desired: Buffer;
+  interrupt: InterruptState;
+  log?: (line: string) => void;
+  runId?: string;
+}
+
+/** Wraps a transport with the run's policies: interrupts, timeouts, verbose logging with secrets masked. */
+export function createSession(init: SessionInit): Session {
+  const { options, runbook, transport, interrupt } = init;
+  const allowed = [runbook.targetVariable];
+  const log = options.verbose && init.log ? init.log : () => {};
+  const checkpoint = (): void => {
+    if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
+  };
+  return {
+    options,
+    runbook,
+    transport,
+    runId: init.runId ?? newRunId(),
+    paths: runPaths(options, runbook),
+    target: { dir: new RemotePath(options.dir), service: options.service, profiles: runbook.composeProfiles },
+    desired: init.desired,
+    interrupt,
+    log,
+    checkpoint,
+    async exec(command, execOptions = {}) {
+      checkpoint();
+      log(`$ ${command}`);
+      const result = await transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
+      const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
+      if (output !== '') log(maskSecrets(output, allowed).replace(/^/gm, '  '));
+      log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);
+      return result;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// Which steps and checks each action runs, and whether a failure unwinds automatically.
+import { backupStep } from '../steps/backup.js';
+import { endpointCheck } from '../steps/check-endpoint.js';
+import { logsCheck } from '../steps/check-logs.js';
+import { renderedCheck } from '../steps/check-rendered.js';
+import { runningCheck } from '../steps/check-running.js';
+import { deployStep } from '../steps/deploy.js';
+import { redeployBackupStep, restoreBackupStep } from '../steps/restore-backup.js';
+import { writeTemplateStep } from '../steps/write-template.js';
+import type { Action } from './options.js';
+import type { ChangeStep, CheckStep } from './step.js';
+
+export interface Mode {
+  steps: readonly ChangeStep[];
+  checks: readonly CheckStep[];
+  /** Whether a failed check rolls this run's changes back by itself. */
+  undo: boolean;
+}
+
+const APPLY: Mode = {
+  steps: [backupStep, writeTemplateStep, deployStep] as readonly ChangeStep[],
+  checks: [runningCheck, logsCheck, renderedCheck, endpointCheck],
+  undo: true,
+};
+
+// A rollback verifies that the old config runs; its endpoint is expected to fail the handshake again.
+const ROLLBACK: Mode = {
+  steps: [restoreBackupStep, redeployBackupStep] as readonly ChangeStep[],
+  checks: [runningCheck, logsCheck],
+  undo: false,
+};
+
+/** The steps of an action; a dry-run plans the apply. */
+export function modeOf(action: Action): Mode {
+  return action === 'rollback' ? ROLLBACK : APPLY;
+}

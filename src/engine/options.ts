@@ -1,0 +1,36 @@
+// The options of one run against one host: no globals, so several runs can share a process.
+
+export type Action = 'apply' | 'rollback';
+
+export interface RunOptions {
+  action: Action;
+  /** Plan and diff only: read-only commands, nothing changed. */
+  dryRun: boolean;
+  host: string;
+  port: number;
+  user: string;
+  identity: string | undefined;
+  knownHosts: string;
+  dir: string;
+  service: string;
+  url: string;
+  yes: boolean;
+  verbose: boolean;
+  /** How long a container must stay running after a restart before it counts as up (crash loops show Up first). */
+  settleMs: number;
+  /** The longest wait for the container to run after `up`. */
+  startTimeoutMs: number;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  buildTimeoutMs: number;
+  probeTimeoutMs: number;
+}
+
+export const TIMING_DEFAULTS = {
+  settleMs: 3_000,
+  startTimeoutMs: 60_000,
+  connectTimeoutMs: 10_000,
+  commandTimeoutMs: 60_000,
+  buildTimeoutMs: 600_000,
+  probeTimeoutMs: 10_000,
+} as const;

@@ -1,0 +1,280 @@
+// One run against one host, in stages: connect → gather → plan (shown) → stop if dry → confirm →
+// apply and verify → on failure, unwind what the journal recorded. Never throws: the report says it all.
+import { readFile } from 'node:fs/promises';
+import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { AppError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
+import { sha256 } from '../report/checksum.js';
+import { toolVersion, type Outcome, type RollbackReport, type RunReport, type StepReport } from '../report/report.js';
+import { backupOfOriginal } from '../steps/backup.js';
+import { gatherFacts } from '../steps/gather.js';
+import { planUndo } from '../steps/undo.js';
+import type { Transport } from '../transport/transport.js';
+import { createSession, type InterruptState, type RunContext, type Session } from './context.js';
+import { Journal } from './journal.js';
+import type { RunOptions } from './options.js';
+import { recoveryCommands } from './recovery.js';
+import type { Runbook } from './runbook.js';
+import type { ChangeStep, CheckStep, StepPlan } from './step.js';
+import { modeOf } from './modes.js';
+
+export interface RunIO {
+  /** 'default' on a terminal, 'simple' (one line an event) otherwise, 'silent' in tests. */
+  renderer: 'default' | 'simple' | 'silent';
+  /** Where the task list and the human-readable plan go (stderr when stdout carries --json). */
+  output: NodeJS.WriteStream;
+  /** Asks the operator; absent when no prompt may be shown (--yes). */
+  confirm?: (question: string) => Promise<boolean>;
+  connect(options: RunOptions): Promise<Transport>;
+  interrupt: InterruptState;
+}
+
+interface Planned {
+  step: ChangeStep;
+  plan: StepPlan;
+}
+
+// The listr2 options of every stage: our own signal handling, and the renderer the CLI chose.
+function listrOptions(io: RunIO) {
+  return {
+    renderer: io.renderer === 'silent' ? ('silent' as const) : ('default' as const),
+    fallbackRenderer: 'simple' as const,
+    fallbackRendererCondition: io.renderer === 'simple',
+    registerSignalListeners: false,
+    exitOnError: true,
+    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(io.output, io.output) }), collapseSubtasks: false },
+    fallbackRendererOptions: { logger: new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(io.output, io.output) }) },
+  };
+}
+
+function write(io: RunIO, text: string): void {
+  if (io.renderer !== 'silent') io.output.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** The plan as an operator reads it before saying yes. */
+export function describePlan(session: Session, planned: readonly Planned[], checks: readonly CheckStep[]): string {
+  const { options } = session;
+  const lines = [`Plan for ${session.transport.label} (${options.dir}, service ${options.service}):`];
+  for (const { step, plan } of planned) {
+    lines.push(plan.kind === 'change' ? `  ~ ${step.title}: ${plan.summary}` : `  = ${step.title}: already done (${plan.reason})`);
+  }
+  lines.push(`  then verify: ${checks.map((check) => check.title.toLowerCase()).join('; ')}`);
+  for (const { plan } of planned) {
+    if (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string') lines.push('', plan.diff.trimEnd());
+  }
+  return lines.join('\n');
+}
+
+// A listr2 task for a change step: skip with its reason, or apply and report the detail.
+function changeTask(ctx: RunContext, entry: Planned, results: StepReport[]): ListrTask {
+  return {
+    title: entry.step.title,
+    task: async (_, task) => {
+      const started = Date.now();
+      const report: StepReport = { id: entry.step.id, title: entry.step.title, status: 'failed', durationMs: 0, detail: '' };
+      results.push(report);
+      if (entry.plan.kind === 'noop') {
+        Object.assign(report, { status: 'skipped', detail: entry.plan.reason });
+        task.skip(`${entry.step.title}: ${entry.plan.reason}`);
+        return;
+      }
+      ctx.checkpoint();
+      try {
+        const detail = await entry.step.apply(ctx, entry.plan as Extract<StepPlan, { kind: 'change' }>);
+        Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
+        task.title = `${entry.step.title}: ${detail}`;
+      } catch (error) {
+        Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
+        throw error;
+      }
+    },
+  };
+}
+
+function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[]): ListrTask {
+  return {
+    title: check.title,
+    task: async (_, task) => {
+      const started = Date.now();
+      const report: StepReport = { id: check.id, title: check.title, status: 'failed', durationMs: 0, detail: '' };
+      results.push(report);
+      ctx.checkpoint();
+      try {
+        const detail = await check.run(ctx);
+        Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
+        task.title = `${check.title}: ${detail}`;
+      } catch (error) {
+        Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
+        throw error;
+      }
+    },
+  };
+}
+
+// Unwinds the journal as its own task list, so each undo action and its outcome show; never throws.
+async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
+  const actions = planUndo(ctx);
+  const report: RollbackReport = { restored: true, actions: [] };
+  // A second Ctrl-C during the rollback is handled by the CLI; the rollback itself must not be interrupted.
+  const session = { ...ctx, checkpoint: () => {}, exec: (command: string, options?: Parameters<Session['exec']>[1]) => ctx.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options }) };
+  const tasks: ListrTask[] = actions.map((action) => ({
+    title: action.title,
+    task: async (_, task) => {
+      try {
+        const detail = await action.run(session);
+        report.actions.push({ id: action.id, title: action.title, status: 'done', detail });
+        task.title = `${action.title}: ${detail}`;
+      } catch (error) {
+        report.restored = false;
+        report.actions.push({ id: action.id, title: action.title, status: 'failed', detail: messageOf(error) });
+        throw error;
+      }
+    },
+  }));
+  await new Listr([{ title: 'Roll back this run\'s changes', task: (_, task) => task.newListr(tasks, { exitOnError: false }) }], { ...listrOptions(io), exitOnError: false })
+    .run()
+    .catch(() => {});
+  return report;
+}
+
+function errorOf(error: unknown): RunReport['error'] {
+  if (error instanceof AppError) return { message: error.message, code: error.code, remedy: error.remedy ?? null, step: error instanceof StepError ? error.stepId : null };
+  return { message: messageOf(error), code: 'internal', remedy: 'This is a bug in apply-ws-fix: please report it with the --verbose output.', step: null };
+}
+
+/** Runs one action against one host and returns its report; the exit code is in the report. */
+export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Promise<RunReport> {
+  const started = Date.now();
+  const report: RunReport = {
+    tool: { name: 'apply-ws-fix', version: toolVersion() },
+    runbook: runbook.id,
+    runId: null,
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    dir: options.dir,
+    service: options.service,
+    url: options.url,
+    action: options.dryRun && options.action === 'apply' ? 'dry-run' : options.action,
+    dryRun: options.dryRun,
+    outcome: 'could-not-start',
+    exitCode: EXIT.couldNotStart,
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    steps: [],
+    diff: null,
+    checksums: null,
+    rollback: null,
+    error: null,
+    recovery: null,
+  };
+  const finish = (outcome: Outcome, exitCode: number, error?: unknown): RunReport => {
+    report.outcome = outcome;
+    report.exitCode = exitCode;
+    if (error !== undefined) report.error = errorOf(error);
+    report.durationMs = Date.now() - started;
+    return report;
+  };
+  const mode = modeOf(options.action);
+  let transport: Transport | undefined;
+  let ctx: RunContext | undefined;
+  try {
+    // Stage 1: connect once, read the host, check the preconditions. Read-only.
+    const desired = await readFile(runbook.desiredTemplateFile);
+    await new Listr(
+      [
+        {
+          title: `Connect to ${options.user}@${options.host}:${options.port}`,
+          task: async () => {
+            transport = await io.connect(options);
+          },
+        },
+        {
+          title: 'Check the preconditions and read the host',
+          task: async (_, task) => {
+            const session = createSession({ options, runbook, transport: transport!, desired, interrupt: io.interrupt, log: (line) => io.output.write(`${line}\n`) });
+            report.runId = session.runId;
+            const facts = await gatherFacts(session);
+            ctx = { ...session, facts, journal: new Journal(), deployed: false };
+            task.title = `Preconditions hold: ${options.dir} has ${session.paths.templateName}; ${facts.composeVersion}; service ${options.service} is ${facts.container?.status ?? 'not created'}`;
+          },
+        },
+      ],
+      listrOptions(io),
+    ).run();
+    const run = ctx!;
+    const planned: Planned[] = mode.steps.map((step) => ({ step, plan: step.plan(run) }));
+    report.checksums = checksums(run);
+    const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string' ? [plan.diff] : []));
+    report.diff = diffs.length > 0 ? diffs.join('\n') : null;
+    write(io, describePlan(run, planned, mode.checks));
+    const changes = planned.filter(({ plan }) => plan.kind === 'change');
+
+    if (options.dryRun) {
+      report.steps = planned.map(({ step, plan }) => ({ id: step.id, title: step.title, status: plan.kind === 'change' ? 'would-change' : 'skipped', durationMs: 0, detail: plan.kind === 'change' ? plan.summary : plan.reason }));
+      write(io, 'Dry run: nothing was changed on the host.');
+      return finish('dry-run', EXIT.ok);
+    }
+    if (changes.length > 0 && io.confirm) {
+      const verb = options.action === 'rollback' ? 'Roll back' : 'Apply';
+      if (!(await io.confirm(`${verb} ${changes.length} change(s) on ${run.transport.label}?`))) {
+        write(io, 'Nothing was changed.');
+        return finish('declined', EXIT.checkFailed);
+      }
+    }
+
+    // Stage 2: apply the changes, then verify. A failure after any change unwinds the journal.
+    try {
+      await new Listr(
+        [...planned.map((entry) => changeTask(run, entry, report.steps)), ...mode.checks.map((check) => checkTask(run, check, report.steps))],
+        listrOptions(io),
+      ).run();
+    } catch (error) {
+      markNotRun(report, planned, mode.checks);
+      const exitFor = (restored: boolean): number => (error instanceof InterruptedError ? error.exitCode : restored ? EXIT.checkFailed : EXIT.notRestored);
+      if (run.journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
+      if (!mode.undo) {
+        report.recovery = recoveryCommands(run);
+        return finish('failed-not-restored', exitFor(false), error);
+      }
+      report.rollback = await unwind(run, io);
+      if (report.rollback.restored) markRolledBack(report, planned);
+      if (!report.rollback.restored) report.recovery = recoveryCommands(run);
+      return finish(report.rollback.restored ? 'failed-and-restored' : 'failed-not-restored', exitFor(report.rollback.restored), error);
+    }
+    if (changes.length === 0) return finish(options.action === 'rollback' ? 'nothing-to-roll-back' : 'already-applied', EXIT.ok);
+    return finish(options.action === 'rollback' ? 'rolled-back' : 'applied', EXIT.ok);
+  } catch (error) {
+    // Before stage 2 nothing was changed: connection, precondition, plan refusal or an interrupt.
+    if (error instanceof InterruptedError) return finish('failed-nothing-changed', error.exitCode, error);
+    const start = error instanceof StartError ? error : new StartError(messageOf(error), 'start', undefined, error);
+    return finish('could-not-start', start.exitCode, error instanceof AppError ? error : start);
+  } finally {
+    await transport?.close().catch(() => {});
+  }
+}
+
+// After a complete rollback, the changes this run made are reported as rolled back (a backup is kept).
+function markRolledBack(report: RunReport, planned: readonly Planned[]): void {
+  for (const { step } of planned) {
+    const entry = report.steps.find((s) => s.id === step.id);
+    if (entry !== undefined && !step.keptOnRollback && (entry.status === 'done' || entry.status === 'failed')) entry.status = 'rolled-back';
+  }
+}
+
+// Steps the failure kept from running are reported as not run, so the report lists every step.
+function markNotRun(report: RunReport, planned: readonly Planned[], checks: readonly CheckStep[]): void {
+  const seen = new Set(report.steps.map((step) => step.id));
+  for (const { step } of planned) if (!seen.has(step.id)) report.steps.push({ id: step.id, title: step.title, status: 'not-run', durationMs: 0, detail: '' });
+  for (const check of checks) if (!seen.has(check.id)) report.steps.push({ id: check.id, title: check.title, status: 'not-run', durationMs: 0, detail: '' });
+}
+
+// sha256 of the template before, its backup, and the new config, for the report.
+function checksums(ctx: RunContext): RunReport['checksums'] {
+  const backupName = ctx.options.action === 'apply' ? backupOfOriginal(ctx) : ctx.facts.backups.at(-1)?.name;
+  const backup = ctx.facts.backups.find((b) => b.name === backupName);
+  return {
+    original: sha256(ctx.facts.template),
+    ...(backup ? { backup: sha256(backup.content) } : backupName ? { backup: sha256(ctx.facts.template) } : {}),
+    new: sha256(ctx.options.action === 'rollback' ? (ctx.facts.backups.at(-1)?.content ?? ctx.facts.template) : ctx.desired),
+  };
+}

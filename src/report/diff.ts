@@ -1,0 +1,18 @@
+// The unified diff an operator reads before saying yes.
+import { createTwoFilesPatch } from 'diff';
+
+/** A unified diff of the template, with the remote path as both file names. */
+export function templateDiff(path: string, before: Buffer, after: Buffer): string {
+  return createTwoFilesPatch(path, path, before.toString('utf8'), after.toString('utf8'), 'on the host', 'apply-ws-fix', { context: 3 });
+}
+
+/** Counts of added and removed lines in a unified diff. */
+export function diffStat(diff: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const line of diff.split('\n')) {
+    if (line.startsWith('+') && !line.startsWith('+++')) added++;
+    else if (line.startsWith('-') && !line.startsWith('---')) removed++;
+  }
+  return { added, removed };
+}

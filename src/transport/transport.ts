@@ -1,0 +1,37 @@
+// What the engine needs from a connection to one host: run a command line, feed it bytes, get bytes back.
+
+export interface ExecResult {
+  command: string;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** The exit status; null when the command ended by a signal or the channel closed without one. */
+  code: number | null;
+  signal: string | null;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** Bytes for the command's standard input; it gets EOF after them. */
+  stdin?: Buffer | string;
+  /** The command is stopped and the call rejects after this long. */
+  timeoutMs?: number;
+}
+
+export interface Transport {
+  /** user@host:port, for messages. */
+  readonly label: string;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+}
+
+/** First line of a command's stderr (or stdout), for error messages. */
+export function firstLine(result: ExecResult): string {
+  const text = result.stderr.toString('utf8').trim() || result.stdout.toString('utf8').trim();
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines.at(-1) ?? `exit ${result.code ?? result.signal ?? 'unknown'}`;
+}
+
+/** Whether the command exited 0. */
+export function succeeded(result: ExecResult): boolean {
+  return result.code === 0;
+}
