@@ -1,0 +1,165 @@
+// argv → validated options. Bad values are refused here, before anything connects (exit 64).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import yargs from 'yargs';
+import type { RunbookDefaults } from '../engine/runbook.js';
+import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
+import { UsageError } from '../errors.js';
+
+export const EXIT_CODES_HELP = [
+  'Exit codes:',
+  '  0    success: applied, already applied, rolled back on request, or dry-run',
+  '  1    a check failed and the host is in its previous state (rolled back where this run changed it);',
+  '       also: the operator declined at the prompt (nothing changed)',
+  '  2    failed and the host is NOT back to its previous state: the report says what is left and the commands to recover',
+  '  3    could not start: connection, authentication, host key or a precondition (nothing changed)',
+  '  64   usage error: a bad flag or value',
+  '  130  interrupted by Ctrl-C (143: SIGTERM) after rolling back what this run had changed',
+].join('\n');
+
+export type Command =
+  | { kind: 'run'; options: RunOptions; json: boolean; demo: false }
+  | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
+  | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado' }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' };
+
+export interface ParseEnv {
+  env: NodeJS.ProcessEnv;
+  /** Both stdin and stdout are terminals: a prompt can be shown and answered. */
+  interactive: boolean;
+  faultNames: readonly string[];
+  version: string;
+}
+
+const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const USER = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
+const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$|^[0-9a-fA-F:.]+$/;
+
+/** A local path with a leading ~ expanded, as a shell would before handing it over. */
+export function expandHome(path: string, env: NodeJS.ProcessEnv): string {
+  const home = env['HOME'] ?? homedir();
+  return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
+}
+
+function port(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a whole number from 1 to 65535, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+function seconds(value: unknown, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number of seconds ≥ ${min}, not ${JSON.stringify(value)}`);
+  return Math.round(n * 1000);
+}
+
+// Each value that ends up on the remote side or in a URL is checked for what it can be.
+function validate(raw: { host: string; user: string; service: string; url: string; dir: string }): void {
+  if (raw.host.startsWith('-') || !HOST.test(raw.host)) throw new UsageError(`--host ${JSON.stringify(raw.host)} is not a host name or IP address`);
+  if (!USER.test(raw.user)) throw new UsageError(`--user ${JSON.stringify(raw.user)} is not a user name`);
+  if (!SERVICE.test(raw.service)) throw new UsageError(`--service ${JSON.stringify(raw.service)} is not a Compose service name (letters, digits, _ . -)`);
+  let url: URL;
+  try {
+    url = new URL(raw.url);
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(raw.url)} is not a URL`, 'Give the public URL, e.g. https://ocapistaine.vaettir.locki.io');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http(s), not ${url.protocol}`);
+  if (url.username || url.password) throw new UsageError('--url must not carry credentials');
+  if (raw.dir === '' || /[\0\n\r]/.test(raw.dir)) throw new UsageError('--dir must be a path on one line');
+  if (/^~[^/]/.test(raw.dir)) throw new UsageError(`--dir ${JSON.stringify(raw.dir)}: only ~/ (the remote user's home) is supported, not ~user`);
+}
+
+/** Parses argv into a command; throws UsageError on anything invalid. */
+export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
+  const parser = yargs([...argv])
+    .scriptName('apply-ws-fix')
+    .usage(
+      [
+        'apply-ws-fix [options]: apply the nginx WebSocket fix over SSH, verify it, and roll back by itself if a check fails.',
+        '',
+        '  apply-ws-fix --host vaettir.locki.io              apply, verify, roll back on any failed check',
+        '  apply-ws-fix --host vaettir.locki.io --dry-run    plan and diff; nothing changed',
+        '  apply-ws-fix --host vaettir.locki.io --rollback   put the previous config back',
+        '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
+        '  apply-ws-fix fake-host [--port N] [--fault NAME]  serve the fake host over SSH for CI',
+      ].join('\n'),
+    )
+    .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
+    .option('host', { type: 'string', default: defaults.host, describe: 'the host to fix' })
+    .option('port', { type: 'string', default: String(defaults.port), describe: 'SSH port' })
+    .option('user', { type: 'string', default: defaults.user, describe: 'SSH user' })
+    .option('identity', { type: 'string', describe: 'private key file (default: ssh-agent via SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' })
+    .option('known-hosts', { type: 'string', default: '~/.ssh/known_hosts', describe: 'known_hosts file the host key is checked against' })
+    .option('dir', { type: 'string', default: defaults.dir, describe: 'the compose project directory on the host (~/ is the remote home)' })
+    .option('service', { type: 'string', default: defaults.service, describe: 'the compose service of the proxy' })
+    .option('url', { type: 'string', default: defaults.url, describe: 'the public URL checked from this machine' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'plan and diff only; read-only commands' })
+    .option('rollback', { type: 'boolean', default: false, describe: 'restore the backup made by an earlier apply, rebuild, restart' })
+    .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'do not ask before changing the host (required without a terminal)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON report on stdout (progress goes to stderr)' })
+    .option('verbose', { type: 'boolean', default: false, describe: 'show each remote command and its output (secrets masked)' })
+    .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
+    .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
+    .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
+    .option('settle', { type: 'string', default: String(TIMING_DEFAULTS.settleMs / 1000), describe: 'seconds the container must keep running after a restart' })
+    .option('start-timeout', { type: 'string', default: String(TIMING_DEFAULTS.startTimeoutMs / 1000), describe: 'seconds to wait for the container to run' })
+    .option('connect-timeout', { type: 'string', default: String(TIMING_DEFAULTS.connectTimeoutMs / 1000), describe: 'seconds to wait for the SSH connection' })
+    .epilogue(EXIT_CODES_HELP)
+    .strict()
+    .help(false)
+    .version(false)
+    .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
+    .option('version', { type: 'boolean', describe: 'show the version' })
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad arguments', 'Run apply-ws-fix --help.');
+    });
+  const args = await parser.parseAsync();
+  if (args.help) return { kind: 'help', text: await parser.getHelp() };
+  if (args.version) return { kind: 'version' };
+  const positional = args._.map(String);
+  if (positional.length > 1 || (positional.length === 1 && positional[0] !== 'fake-host')) {
+    throw new UsageError(`unknown command: ${positional.join(' ')}`, 'Run apply-ws-fix --help.');
+  }
+  const faults = (args.fault ?? []).flatMap((f) => String(f).split(',')).filter(Boolean);
+  for (const fault of faults) {
+    if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
+  }
+  const streamlit = args.streamlit === 'tornado' ? 'tornado' : 'seed';
+  if (positional[0] === 'fake-host') {
+    const given = argv.some((a) => a === '--port' || a.startsWith('--port='));
+    return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit };
+  }
+  if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
+  if (args.demo) {
+    const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
+    if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
+  }
+  const raw = { host: args.host, user: args.user, service: args.service, url: args.url, dir: args.dir };
+  validate(raw);
+  const options: RunOptions = {
+    action: args.rollback ? 'rollback' : 'apply',
+    dryRun: args['dry-run'],
+    ...raw,
+    port: port(args.port, '--port'),
+    identity: args.identity !== undefined ? expandHome(args.identity, penv.env) : undefined,
+    knownHosts: expandHome(args['known-hosts'], penv.env),
+    yes: args.yes,
+    verbose: args.verbose,
+    ...TIMING_DEFAULTS,
+    settleMs: seconds(args.settle, '--settle', 0),
+    startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),
+    connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
+  };
+  if (args.demo) return { kind: 'demo', options: { ...options, yes: true }, json: args.json, faults };
+  if (!options.dryRun && !options.yes && !penv.interactive) {
+    throw new UsageError(
+      `refusing to ${options.action === 'rollback' ? 'roll back' : 'change'} ${options.host} without a terminal to confirm on`,
+      'Pass --yes to go ahead without a prompt, or --dry-run to see the plan.',
+    );
+  }
+  return { kind: 'run', options, json: args.json, demo: false };
+}

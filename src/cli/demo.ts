@@ -1,0 +1,57 @@
+// --demo and fake-host: the real tool over real SSH against the built-in fake host, no server needed.
+import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
+import { run, type RunIO } from '../engine/run.js';
+import type { RunOptions } from '../engine/options.js';
+import { EXIT } from '../errors.js';
+import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
+import type { CliIO } from './main.js';
+import { printReport } from './main.js';
+
+/** Options that point a run at a fake host, keeping the operator's other choices. */
+export function optionsForFakeHost(options: RunOptions, host: FakeHost): RunOptions {
+  return {
+    ...options,
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    identity: host.privateKeyPath,
+    knownHosts: host.knownHostsPath,
+    url: host.publicUrl,
+  };
+}
+
+/** Starts a fake host, runs the requested action against it (a rollback demo applies first), and stops it. */
+export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOptions; json: boolean; faults: string[] }): Promise<number> {
+  const host = await startFakeHost({ faults: command.faults as FaultName[] });
+  try {
+    const out = command.json ? io.stderr : io.stdout;
+    out.write(`Demo: a fake host speaking real SSH on 127.0.0.1:${host.port}, its proxy at ${host.publicUrl}${command.faults.length ? `, faults: ${command.faults.join(', ')}` : ''}.\n\n`);
+    const options = optionsForFakeHost(command.options, host);
+    if (options.action === 'rollback' && !options.dryRun) {
+      out.write('First the fix is applied, so that there is something to roll back:\n');
+      const applied = await run({ ...options, action: 'apply' }, ocapistaineWsFix, runIO);
+      printReport(io, applied, false);
+      if (applied.exitCode !== EXIT.ok) return applied.exitCode;
+      out.write('\nNow the rollback:\n');
+    }
+    const report = await run(options, ocapistaineWsFix, runIO);
+    printReport(io, report, command.json);
+    return report.exitCode;
+  } finally {
+    await host.close();
+  }
+}
+
+/** Serves a fake host until SIGINT/SIGTERM, printing what a client needs to reach it. */
+export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado' }): Promise<number> {
+  const host = await startFakeHost({ port: command.port, faults: command.faults as FaultName[], streamlit: command.streamlit });
+  io.stdout.write(`${describeFakeHost(host)}\n`);
+  await new Promise<void>((resolve) => {
+    const unregister = io.onSignal(() => {
+      unregister();
+      resolve();
+    });
+  });
+  await host.close();
+  return EXIT.ok;
+}

@@ -1,0 +1,98 @@
+// The CLI edge: parse, run, print the summary or the JSON report, and return the exit code.
+import { createInterface } from 'node:readline/promises';
+import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
+import type { InterruptState } from '../engine/context.js';
+import { run, type RunIO } from '../engine/run.js';
+import { AppError, EXIT, messageOf } from '../errors.js';
+import { FAULTS } from '../fake-host/host.js';
+import { toolVersion, type RunReport } from '../report/report.js';
+import { summarize } from '../report/summary.js';
+import { connectSsh } from '../transport/ssh.js';
+import { parseArgs } from './args.js';
+import { runDemo, serveFakeHost } from './demo.js';
+
+export interface CliIO {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: NodeJS.ProcessEnv;
+  /** Registers a handler for SIGINT/SIGTERM; returns the unregister function. */
+  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
+}
+
+// A y/N question on the terminal; anything but y/yes is no.
+function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
+  return async (question) => {
+    const rl = createInterface({ input: io.stdin, output: io.stderr });
+    try {
+      const answer = await rl.question(`${question} [y/N] `);
+      return /^y(es)?$/i.test(answer.trim());
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+/** Signal handling for a run: the first signal asks for a rollback at the next safe point, the second stops at once. */
+export function interruptHandler(io: CliIO, interrupt: InterruptState): () => void {
+  return io.onSignal((signal) => {
+    if (interrupt.signal === null) {
+      interrupt.signal = signal;
+      io.stderr.write(`\n${signal}: stopping at the next safe point and rolling back what this run changed. Press Ctrl-C again to stop at once.\n`);
+      return;
+    }
+    io.stderr.write(
+      `\nStopped at once. The host may be half-changed: check it with\n  apply-ws-fix --dry-run …   (same --host/--dir/--service)\nand put the previous config back with\n  apply-ws-fix --rollback --yes …\n`,
+    );
+    process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+  });
+}
+
+/** The output of a finished run: JSON on stdout with --json, else the summary. */
+export function printReport(io: CliIO, report: RunReport, json: boolean): void {
+  if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  (json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
+}
+
+/** Runs the CLI with argv (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
+  try {
+    const command = await parseArgs(argv, ocapistaineWsFix.defaults, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion() });
+    if (command.kind === 'help') {
+      io.stdout.write(`${command.text}\n`);
+      return EXIT.ok;
+    }
+    if (command.kind === 'version') {
+      io.stdout.write(`${toolVersion()}\n`);
+      return EXIT.ok;
+    }
+    if (command.kind === 'fake-host') return await serveFakeHost(io, command);
+    const json = command.json;
+    const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || command.options.verbose;
+    const interrupt: InterruptState = { signal: null };
+    const runIO: RunIO = {
+      renderer: plain ? 'simple' : 'default',
+      output: json ? io.stderr : io.stdout,
+      ...(command.options.yes || command.options.dryRun ? {} : { confirm: terminalConfirm(io) }),
+      connect: (options) => connectSsh({ ...options, env: io.env }),
+      interrupt,
+    };
+    const unregister = interruptHandler(io, interrupt);
+    try {
+      if (command.kind === 'demo') return await runDemo(io, runIO, command);
+      const report = await run(command.options, ocapistaineWsFix, runIO);
+      printReport(io, report, json);
+      return report.exitCode;
+    } finally {
+      unregister();
+    }
+  } catch (error) {
+    if (error instanceof AppError) {
+      io.stderr.write(`apply-ws-fix: ${error.message}\n${error.remedy ? `${error.remedy}\n` : ''}`);
+      return error.exitCode;
+    }
+    io.stderr.write(`apply-ws-fix: internal error: ${messageOf(error)}\n`);
+    return EXIT.couldNotStart;
+  }
+}

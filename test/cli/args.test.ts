@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
+import { parseArgs, type Command } from '../../src/cli/args.js';
+import { UsageError } from '../../src/errors.js';
+
+const env = { env: { HOME: '/home/op' }, interactive: false, faultNames: ['build-fails', 'up-fails'], version: '0.1.0' };
+const parse = (argv: string[], interactive = false): Promise<Command> => parseArgs(argv, ocapistaineWsFix.defaults, { ...env, interactive });
+
+async function usageError(argv: string[]): Promise<UsageError> {
+  const error = await parse(argv).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UsageError);
+  return error as UsageError;
+}
+
+describe('parseArgs', () => {
+  it('defaults to the seed runbook\'s host, user, dir, service and URL', async () => {
+    const command = await parse(['--dry-run']);
+    expect(command).toMatchObject({
+      kind: 'run',
+      options: { action: 'apply', dryRun: true, host: 'vaettir.locki.io', port: 22, user: 'jnxmas', dir: '~/vaettir', service: 'ocapistaine', url: 'https://ocapistaine.vaettir.locki.io', knownHosts: '/home/op/.ssh/known_hosts' },
+    });
+  });
+
+  it('takes every option', async () => {
+    const command = await parse(['--host', 'h.example', '--port', '2222', '--user', 'op', '--identity', '~/k', '--known-hosts', '/tmp/kh', '--dir', '/srv/v', '--service', 'proxy', '--url', 'http://127.0.0.1:8080', '--rollback', '--yes', '--json', '--verbose', '--settle', '0.5']);
+    expect(command).toMatchObject({ kind: 'run', json: true, options: { action: 'rollback', host: 'h.example', port: 2222, user: 'op', identity: '/home/op/k', knownHosts: '/tmp/kh', dir: '/srv/v', service: 'proxy', url: 'http://127.0.0.1:8080', yes: true, verbose: true, settleMs: 500 } });
+  });
+
+  it('refuses to change a host without a terminal unless --yes (exit 64)', async () => {
+    const error = await usageError(['--host', 'h.example']);
+    expect(error.exitCode).toBe(64);
+    expect(error.message).toMatch(/without a terminal/);
+    expect(error.remedy).toMatch(/--yes/);
+    await expect(parse(['--host', 'h.example'], true)).resolves.toMatchObject({ kind: 'run' });
+    await expect(parse(['--host', 'h.example', '--rollback'])).rejects.toThrow(/roll back/);
+  });
+
+  it.each([
+    [['--port', '0'], /--port/],
+    [['--port', '65536'], /--port/],
+    [['--port', 'ssh'], /--port/],
+    [['--service', 'a/b'], /--service/],
+    [['--service', '$(id)'], /--service/],
+    [['--url', 'ftp://x'], /http/],
+    [['--url', 'not a url'], /not a URL/],
+    [['--url', 'https://u:p@h'], /credentials/],
+    [['--host=-oProxyCommand=touch /tmp/x'], /--host/],
+    [['--host', '-oProxyCommand=touch /tmp/x'], /Unknown argument/],
+    [['--host', 'a b'], /--host/],
+    [['--host', '$(touch /tmp/x)'], /--host/],
+    [['--user', 'a;b'], /--user/],
+    [['--dir', 'a\nb'], /one line/],
+    [['--dir', '~root/x'], /~user/],
+    [['--bogus'], /Unknown argument/],
+    [['--fault', 'build-fails'], /only with --demo/],
+    [['--demo', '--fault', 'nope'], /unknown fault/],
+    [['--demo', '--host', 'h'], /drop --host/],
+    [['--settle', '-1'], /--settle/],
+  ])('refuses %j before connecting', async (argv, message) => {
+    const error = await usageError([...argv, '--dry-run']);
+    expect(error.message).toMatch(message);
+  });
+
+  it('--demo needs no --yes and takes faults', async () => {
+    await expect(parse(['--demo', '--fault', 'build-fails,up-fails'])).resolves.toMatchObject({ kind: 'demo', faults: ['build-fails', 'up-fails'], options: { yes: true } });
+  });
+
+  it('fake-host takes a port', async () => {
+    await expect(parse(['fake-host', '--port', '2200'])).resolves.toMatchObject({ kind: 'fake-host', port: 2200 });
+    await expect(parse(['fake-host'])).resolves.toMatchObject({ kind: 'fake-host', port: 0 });
+  });
+
+  it('--help lists the exit codes', async () => {
+    const command = await parse(['--help']);
+    expect(command.kind).toBe('help');
+    if (command.kind === 'help') expect(command.text).toMatch(/Exit codes:[\s\S]*64 +usage error/);
+  });
+});
