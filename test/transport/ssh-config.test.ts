@@ -1,0 +1,384 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadSshConfig, parseSshConfig, resolveSshConfig, SshConfigError, type SshConfigValues } from '../../src/transport/ssh-config.js';
+import { expandTilde, expandTokens } from '../../src/transport/ssh-config-expand.js';
+import { splitConfigLine } from '../../src/transport/ssh-config-line.js';
+
+const HOME = '/home/u';
+const LOCAL_USER = 'u';
+
+interface Case {
+  name: string;
+  config: string[];
+  alias: string;
+  expected: Partial<SshConfigValues>;
+  /** Why ssh -G is expected to disagree, when it is; such cases are left out of the cross-check. */
+  differsFromOpenSsh?: string;
+}
+
+const EMPTY = { identityFiles: [], userKnownHostsFiles: [] };
+
+const cases: Case[] = [
+  {
+    name: 'a Host block gives HostName, User, Port, IdentityFile',
+    config: ['Host web', '  HostName web.example.com', '  User deploy', '  Port 2222', '  IdentityFile ~/.ssh/web_ed25519'],
+    alias: 'web',
+    expected: { hostName: 'web.example.com', user: 'deploy', port: 2222, identityFiles: [`${HOME}/.ssh/web_ed25519`], userKnownHostsFiles: [] },
+  },
+  { name: 'an alias no block names gets nothing', config: ['Host web', '  User deploy'], alias: 'db', expected: { ...EMPTY, notes: [] } },
+  { name: 'an empty file gives nothing', config: [], alias: 'web', expected: EMPTY },
+  {
+    name: 'keywords are case-insensitive; Key=value and Key = value work',
+    config: ['HOST=web', '  hOsTnAmE=web.example.com', '  USER = deploy', '  port =2200', '\tidentityfile\t~/.ssh/k'],
+    alias: 'web',
+    expected: { hostName: 'web.example.com', user: 'deploy', port: 2200, identityFiles: [`${HOME}/.ssh/k`] },
+  },
+  {
+    name: 'quoted values and escaped spaces keep their spaces',
+    config: ['Host web', '  IdentityFile "~/.ssh/my key"', '  IdentityFile ~/.ssh/other\\ key', "  User 'deploy'"],
+    alias: 'web',
+    expected: { user: 'deploy', identityFiles: [`${HOME}/.ssh/my key`, `${HOME}/.ssh/other key`] },
+  },
+  {
+    name: 'comments, blank lines and trailing comments are ignored',
+    config: ['# a comment', '', 'Host web # the web box', '   # indented comment', '  Port 2222 # not the default', '  User deploy'],
+    alias: 'web',
+    expected: { port: 2222, user: 'deploy' },
+  },
+  { name: 'CRLF line ends are tolerated', config: ['Host web\r', '  Port 2200\r', '  User bob\r'], alias: 'web', expected: { port: 2200, user: 'bob' } },
+  {
+    name: 'a specific block before Host * wins; Host * fills the gaps',
+    config: ['Host web', '  User deploy', '  Port 2222', 'Host *', '  User nobody', '  Port 22', '  ProxyJump gate'],
+    alias: 'web',
+    expected: { user: 'deploy', port: 2222, proxyJump: 'gate' },
+  },
+  {
+    name: 'Host * first wins over a later specific block (first value obtained)',
+    config: ['Host *', '  User everyone', 'Host web', '  User deploy', '  Port 2222'],
+    alias: 'web',
+    expected: { user: 'everyone', port: 2222 },
+  },
+  {
+    name: 'lines before the first Host apply to every host',
+    config: ['User global', 'Port 2200', 'Host web', '  User deploy'],
+    alias: 'web',
+    expected: { user: 'global', port: 2200 },
+  },
+  {
+    name: 'IdentityFile accumulates across blocks, in order',
+    config: ['IdentityFile ~/.ssh/global', 'Host web', '  IdentityFile ~/.ssh/web', 'Host *', '  IdentityFile ~/.ssh/fallback'],
+    alias: 'web',
+    expected: { identityFiles: [`${HOME}/.ssh/global`, `${HOME}/.ssh/web`, `${HOME}/.ssh/fallback`] },
+  },
+  {
+    name: 'IdentityFile none is dropped',
+    config: ['Host web', '  IdentityFile none', '  IdentityFile ~/.ssh/web'],
+    alias: 'web',
+    expected: { identityFiles: [`${HOME}/.ssh/web`] },
+  },
+  {
+    name: 'UserKnownHostsFile: the first directive wins, with all its files (ssh -G shows this)',
+    config: ['Host web', '  UserKnownHostsFile ~/.ssh/kh_web /etc/ssh/kh_shared', 'Host *', '  UserKnownHostsFile ~/.ssh/kh_any'],
+    alias: 'web',
+    expected: { userKnownHostsFiles: [`${HOME}/.ssh/kh_web`, '/etc/ssh/kh_shared'] },
+  },
+  {
+    name: 'UserKnownHostsFile none leaves the list empty and stops later values',
+    config: ['Host web', '  UserKnownHostsFile none', 'Host *', '  UserKnownHostsFile ~/.ssh/kh_any'],
+    alias: 'web',
+    expected: { userKnownHostsFiles: [] },
+  },
+  {
+    name: 'a negated pattern keeps the block from the excluded alias',
+    config: ['Host *.example.com !bastion.example.com', '  ProxyJump bastion.example.com', '  User app'],
+    alias: 'bastion.example.com',
+    expected: { ...EMPTY },
+  },
+  {
+    name: 'the same block applies to the other aliases',
+    config: ['Host *.example.com !bastion.example.com', '  ProxyJump bastion.example.com', '  User app'],
+    alias: 'web.example.com',
+    expected: { proxyJump: 'bastion.example.com', user: 'app' },
+  },
+  {
+    name: 'a negation wins wherever it stands on the line',
+    config: ['Host !web *', '  User other', 'Host *', '  User fallback'],
+    alias: 'web',
+    expected: { user: 'fallback' },
+  },
+  {
+    name: 'a block of negations only never applies',
+    config: ['Host !db', '  Port 1111', 'Host *', '  Port 2222'],
+    alias: 'web',
+    expected: { port: 2222 },
+  },
+  {
+    name: 'the ? wildcard stands for one character',
+    config: ['Host web?', '  Port 2201', 'Host web??', '  Port 2202'],
+    alias: 'web12',
+    expected: { port: 2202 },
+  },
+  {
+    name: 'several patterns on one Host line',
+    config: ['Host db web api', '  User ops'],
+    alias: 'web',
+    expected: { user: 'ops' },
+  },
+  {
+    name: 'Host patterns are case-sensitive, as in ssh; HostName comes out lowercased',
+    config: ['Host web', '  Port 2222', 'Host WEB', '  HostName Web.Example.COM'],
+    alias: 'WEB',
+    expected: { hostName: 'web.example.com', port: undefined },
+  },
+  {
+    name: 'HostName %h puts the alias into the name',
+    config: ['Host web db', '  HostName %h.internal.example'],
+    alias: 'db',
+    expected: { hostName: 'db.internal.example' },
+  },
+  {
+    name: 'IdentityFile and UserKnownHostsFile tokens: %h %p %r %u %d %n %%',
+    config: ['Host web', '  HostName web.example.com', '  User deploy', '  Port 2222', '  IdentityFile ~/.ssh/%h_%p_%r_%u', '  IdentityFile %d/keys/%n-100%%', '  UserKnownHostsFile %d/.ssh/kh_%h_%p'],
+    alias: 'web',
+    expected: {
+      identityFiles: [`${HOME}/.ssh/web.example.com_2222_deploy_${LOCAL_USER}`, `${HOME}/keys/web-100%`],
+      userKnownHostsFiles: [`${HOME}/.ssh/kh_web.example.com_2222`],
+    },
+  },
+  {
+    name: 'without HostName, User or Port: %h is the alias, %r the local user, %p 22',
+    config: ['Host Web', '  IdentityFile ~/.ssh/%h_%r_%p'],
+    alias: 'Web',
+    expected: { identityFiles: [`${HOME}/.ssh/web_${LOCAL_USER}_22`] },
+  },
+  {
+    name: '~user/ paths are left as written',
+    config: ['Host web', '  IdentityFile ~other/.ssh/key', '  IdentityFile /abs/~/key'],
+    alias: 'web',
+    expected: { identityFiles: ['~other/.ssh/key', '/abs/~/key'] },
+  },
+  {
+    name: 'ProxyJump user@bastion:2222',
+    config: ['Host web', '  ProxyJump deploy@bastion.example.com:2222'],
+    alias: 'web',
+    expected: { proxyJump: 'deploy@bastion.example.com:2222' },
+  },
+  {
+    name: 'ProxyJump none in a specific block cancels a Host * jump',
+    config: ['Host bastion', '  ProxyJump none', 'Host *', '  ProxyJump bastion'],
+    alias: 'bastion',
+    expected: { proxyJump: undefined },
+  },
+  {
+    name: 'a ProxyCommand seen first wins over a ProxyJump and is reported as unsupported',
+    config: ['Host web', '  ProxyCommand nc -X connect %h %p', '  ProxyJump gate'],
+    alias: 'web',
+    expected: { proxyJump: undefined, notes: ['cfg line 2: ProxyCommand is not supported; connecting without it'] },
+  },
+  {
+    name: 'a Match block that would not match changes nothing',
+    config: ['Match host other', '  User matched', 'Host web', '  User deploy'],
+    alias: 'web',
+    expected: { user: 'deploy', notes: ['cfg line 1: Match block skipped (its conditions are not evaluated)'] },
+  },
+  {
+    name: 'a Match block is skipped entirely, even one that would match',
+    config: ['Host web', '  Port 2222', 'Match all', '  User matched', '  Port 3333', 'Host *', '  User deploy'],
+    alias: 'web',
+    expected: { user: 'deploy', port: 2222, notes: ['cfg line 3: Match block skipped (its conditions are not evaluated)'] },
+    differsFromOpenSsh: 'ssh evaluates Match; we skip it and say so in notes',
+  },
+  {
+    name: 'Include is not followed and is reported',
+    config: ['Include /nonexistent-apply-ws-fix/*.conf', 'Host web', '  User deploy'],
+    alias: 'web',
+    expected: { user: 'deploy', notes: ['cfg line 1: Include not followed'] },
+  },
+  {
+    name: 'unknown keywords are ignored',
+    config: ['Host web', '  ServerAliveInterval 30', '  ForwardAgent yes', '  User deploy'],
+    alias: 'web',
+    expected: { user: 'deploy' },
+  },
+];
+
+describe('resolveSshConfig', () => {
+  it.each(cases)('$name', ({ config, alias, expected }) => {
+    const values = resolveSshConfig(parseSshConfig(config.join('\n'), 'cfg'), alias, HOME, LOCAL_USER);
+    expect(values).toMatchObject(Object.fromEntries(Object.entries(expected).filter(([, value]) => value !== undefined)));
+    // An expected `undefined` must mean the key is really unset, not just missing from the expectation.
+    for (const [key, value] of Object.entries(expected)) if (value === undefined) expect(values).not.toHaveProperty(key);
+  });
+});
+
+const errorCases: { name: string; config: string[]; message: RegExp; opensshRejects: boolean }[] = [
+  { name: 'a Port that is not a number', config: ['Host web', '  Port abc'], message: /^cfg line 2: Port "abc" is not a number from 1 to 65535$/, opensshRejects: true },
+  // ssh would look "ssh" up in /etc/services; a number is what we ask for.
+  { name: 'a Port given as a service name', config: ['Port ssh'], message: /^cfg line 1: Port "ssh" is not a number/, opensshRejects: false },
+  { name: 'Port 0', config: ['Port 0'], message: /^cfg line 1: Port "0"/, opensshRejects: true },
+  { name: 'Port 65536', config: ['Port 65536'], message: /^cfg line 1: Port "65536"/, opensshRejects: true },
+  { name: 'Port 22x', config: ['Port 22x'], message: /^cfg line 1: Port "22x"/, opensshRejects: true },
+  { name: 'a bad Port in a block for another host (ssh refuses it too)', config: ['Host other', '  Port 70000', 'Host web', '  Port 22'], message: /^cfg line 2: Port "70000"/, opensshRejects: true },
+  { name: 'an unterminated quote', config: ['Host web', '  User "deploy'], message: /^cfg line 2: unterminated quote$/, opensshRejects: true },
+  { name: 'a keyword without a value', config: ['Host web', '  User'], message: /^cfg line 2: User needs a value$/, opensshRejects: true },
+  { name: 'an empty quoted value', config: ['IdentityFile ""'], message: /^cfg line 1: IdentityFile has an empty value$/, opensshRejects: true },
+  { name: 'an unquoted space in a file name', config: ['Host web', '  IdentityFile ~/.ssh/my key'], message: /^cfg line 2: IdentityFile takes one value/, opensshRejects: true },
+  { name: 'none among other known hosts files', config: ['UserKnownHostsFile none ~/.ssh/kh'], message: /^cfg line 1: UserKnownHostsFile "none" must stand alone$/, opensshRejects: true },
+  { name: 'an unsupported %token', config: ['Host web', '  IdentityFile ~/.ssh/%C'], message: /^cfg line 2: "\/home\/u\/.ssh\/%C" uses %C, which is not supported here \(supported: %h %p %r %u %d %n %%\)$/, opensshRejects: false },
+  { name: 'a lone % at the end', config: ['Host web', '  UserKnownHostsFile ~/kh%'], message: /^cfg line 2: .*ends with a lone %$/, opensshRejects: false },
+  { name: 'HostName with a token other than %h', config: ['Host web', '  HostName %p.example'], message: /^cfg line 2: "%p.example" uses %p/, opensshRejects: true },
+];
+
+describe('config errors name the file and line', () => {
+  it.each(errorCases)('$name', ({ config, message }) => {
+    const run = () => resolveSshConfig(parseSshConfig(config.join('\n'), 'cfg'), 'web', HOME, LOCAL_USER);
+    expect(run).toThrow(SshConfigError);
+    expect(run).toThrow(message);
+  });
+});
+
+describe('config lines', () => {
+  it.each([
+    ['Port 22', { keyword: 'port', args: ['22'] }],
+    ['  Port=22', { keyword: 'port', args: ['22'] }],
+    ['Port = 22', { keyword: 'port', args: ['22'] }],
+    ['Port\t=\t22  ', { keyword: 'port', args: ['22'] }],
+    ['Host a b  c', { keyword: 'host', args: ['a', 'b', 'c'] }],
+    ['User "a b"', { keyword: 'user', args: ['a b'] }],
+    ["User 'a \"b\"'", { keyword: 'user', args: ['a "b"'] }],
+    ['User a\\ b', { keyword: 'user', args: ['a b'] }],
+    ['User "a\\"b"', { keyword: 'user', args: ['a"b'] }],
+    ['User a\\x', { keyword: 'user', args: ['a\\x'] }],
+    ['User a#b', { keyword: 'user', args: ['a#b'] }],
+    ['User a #b', { keyword: 'user', args: ['a'] }],
+    ['User "#a"', { keyword: 'user', args: ['#a'] }],
+    ['User ""', { keyword: 'user', args: [''] }],
+    ['Port', { keyword: 'port', args: [] }],
+  ])('%j splits as OpenSSH does', (line, expected) => {
+    expect(splitConfigLine(line)).toEqual(expected);
+  });
+
+  it.each(['', '   ', '# comment', '  # indented'])('%j is no directive', (line) => {
+    expect(splitConfigLine(line)).toBeUndefined();
+  });
+});
+
+describe('expansions', () => {
+  it.each([
+    ['~', '/home/u'],
+    ['~/x', '/home/u/x'],
+    ['~other/x', '~other/x'],
+    ['x/~', 'x/~'],
+  ])('tilde in %s', (path, expected) => {
+    expect(expandTilde(path, '/home/u')).toBe(expected);
+  });
+
+  it('does not double the slash of a home that ends with one', () => {
+    expect(expandTilde('~/x', '/')).toBe('/x');
+    expect(expandTilde('~', '/')).toBe('/');
+    expect(expandTilde('~/x', '/home/u/')).toBe('/home/u/x');
+  });
+
+  it('expands tokens once, without re-reading what they inserted', () => {
+    expect(expandTokens('%h/%%h/%h', { h: 'a%p' })).toBe('a%p/%h/a%p');
+  });
+});
+
+describe('parseSshConfig', () => {
+  it('keeps blocks in order with their lines, Match blocks without directives', () => {
+    const blocks = parseSshConfig(['User g', 'Host a b', '  Port 22', 'Match all', '  User m', 'Host *', '  IdentityFile x'].join('\n'), 'cfg');
+    expect(blocks).toEqual([
+      { kind: 'global', patterns: [], file: 'cfg', line: 1, directives: [{ keyword: 'user', args: ['g'], line: 1 }] },
+      { kind: 'host', patterns: ['a', 'b'], file: 'cfg', line: 2, directives: [{ keyword: 'port', args: ['22'], line: 3 }] },
+      { kind: 'match', patterns: ['all'], file: 'cfg', line: 4, directives: [] },
+      { kind: 'host', patterns: ['*'], file: 'cfg', line: 6, directives: [{ keyword: 'identityfile', args: ['x'], line: 7 }] },
+    ]);
+  });
+});
+
+const scratch = mkdtempSync(join(tmpdir(), 'ssh-config-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('loadSshConfig', () => {
+  it('gives empty values for a missing file', async () => {
+    await expect(loadSshConfig(join(scratch, 'absent'), 'web', HOME)).resolves.toEqual({ identityFiles: [], userKnownHostsFiles: [], notes: [] });
+  });
+
+  it('reads and resolves a file', async () => {
+    const path = join(scratch, 'config');
+    writeFileSync(path, 'Host web\n  HostName 10.0.0.5\n  Port 2222\n  IdentityFile ~/.ssh/web\n');
+    await expect(loadSshConfig(path, 'web', HOME)).resolves.toMatchObject({ hostName: '10.0.0.5', port: 2222, identityFiles: [`${HOME}/.ssh/web`] });
+  });
+
+  it('names the file and line of a bad value', async () => {
+    const path = join(scratch, 'bad-config');
+    writeFileSync(path, 'Host web\n\n  Port 99999\n');
+    await expect(loadSshConfig(path, 'web', HOME)).rejects.toThrow(`${path} line 3: Port "99999" is not a number from 1 to 65535`);
+  });
+
+  it('throws when the file exists but cannot be read', async () => {
+    await expect(loadSshConfig(scratch, 'web', HOME)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+// Decides whether the cross-checks can run: they need OpenSSH's own client.
+function findSsh(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ssh = findSsh();
+
+// `ssh -G` prints the configuration ssh would use, without connecting anywhere; -F keeps the system config out.
+function sshG(configPath: string, alias: string): { status: number | null; options: Map<string, string[]> } {
+  const result = spawnSync(ssh!, ['-G', '-F', configPath, alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const options = new Map<string, string[]>();
+  for (const line of result.stdout.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const key = line.slice(0, space);
+    options.set(key, [...(options.get(key) ?? []), line.slice(space + 1)]);
+  }
+  return { status: result.status, options };
+}
+
+describe.skipIf(ssh === undefined)(`cross-checks with OpenSSH's ssh -G${ssh === undefined ? ' (skipped: ssh is not installed; apt-get install -y openssh-client)' : ''}`, () => {
+  // ssh -G uses the passwd entry, so the cross-check does too.
+  const me = userInfo();
+
+  it.each(cases.filter((c) => c.differsFromOpenSsh === undefined))('agrees with ssh -G: $name', ({ name, config, alias }) => {
+    const path = join(scratch, `g-${name.replace(/[^a-z0-9]+/gi, '-')}`);
+    writeFileSync(path, config.join('\n') + '\n');
+    const ours = resolveSshConfig(parseSshConfig(config.join('\n'), path), alias, me.homedir, me.username);
+    const { status, options } = sshG(path, alias);
+    expect(status).toBe(0);
+    const one = (key: string) => options.get(key)?.[0];
+    expect(ours.hostName ?? alias.toLowerCase()).toBe(one('hostname'));
+    expect(ours.user ?? me.username).toBe(one('user'));
+    expect(String(ours.port ?? 22)).toBe(one('port'));
+    expect(ours.proxyJump).toBe(one('proxyjump'));
+    const theirKnownHosts = one('userknownhostsfile');
+    if (ours.userKnownHostsFiles.length > 0) expect(ours.userKnownHostsFiles.join(' ')).toBe(theirKnownHosts);
+    else expect([`${me.homedir}/.ssh/known_hosts ${me.homedir}/.ssh/known_hosts2`, 'none']).toContain(theirKnownHosts);
+    // ssh -G prints IdentityFile unexpanded (and its defaults when none is set): expand theirs with ssh's own values.
+    const theirIdentities = (options.get('identityfile') ?? []).filter((file) => file !== 'none');
+    if (ours.identityFiles.length === 0) {
+      for (const file of theirIdentities) expect(file).toMatch(/^~\/\.ssh\/id_/);
+    } else {
+      const tokens = { h: one('hostname')!, p: one('port')!, r: one('user')!, u: me.username, d: me.homedir, n: alias };
+      expect(ours.identityFiles).toEqual(theirIdentities.map((file) => expandTokens(expandTilde(file, me.homedir), tokens)));
+    }
+  });
+
+  it.each(errorCases.filter((c) => c.opensshRejects))('ssh -G refuses it too: $name', ({ name, config }) => {
+    const path = join(scratch, `e-${name.replace(/[^a-z0-9]+/gi, '-')}`);
+    writeFileSync(path, config.join('\n') + '\n');
+    expect(sshG(path, 'web').status).not.toBe(0);
+  });
+});
