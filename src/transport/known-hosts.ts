@@ -62,8 +62,11 @@ export function verifyHostKey(files: { path: string; text: string }[], host: str
   return { kind: 'mismatch', fingerprint, expected };
 }
 
-// The line OpenSSH's StrictHostKeyChecking=accept-new appends when HashKnownHosts is off.
+// The line OpenSSH's StrictHostKeyChecking=accept-new appends when HashKnownHosts is off. A host name that known_hosts
+// would read as patterns (`*`, `a,b`, `!x`) or as another field is refused: it would trust the key for other hosts.
 export function knownHostsLine(host: string, port: number, key: HostKey): string {
+  if (host === '' || /[\s,*?!|#@[\]]/.test(host)) throw new Error(`cannot record a host key for ${JSON.stringify(host)}: not a plain host name or address`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`cannot record a host key for port ${port}`);
   return `${hostLookupName(host, port)} ${keyTypeOfBlob(key.blob)} ${key.blob.toString('base64')}`;
 }
 

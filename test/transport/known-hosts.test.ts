@@ -212,6 +212,14 @@ describe('knownHostsLine', () => {
     expect(knownHostsLine('example.com', 2222, E)).toBe(`[example.com]:2222 ecdsa-sha2-nistp256 ${E.blob.toString('base64')}`);
   });
 
+  it.each(['*', 'a,b', '!x', 'a b', 'a\nb', '|1|x|y', '#x', '@revoked', '[h]', ''])('refuses host name %j, which known_hosts would read as more than one host', (host) => {
+    expect(() => knownHostsLine(host, 22, A)).toThrow(/cannot record a host key/);
+  });
+
+  it.each([0, 65536, 22.5])('refuses port %s', (port) => {
+    expect(() => knownHostsLine('example.com', port, A)).toThrow(/cannot record a host key for port/);
+  });
+
   it.each([22, 2222])('writes a line that verifies again (port %i)', (port) => {
     const text = `${knownHostsLine('example.com', port, A)}\n`;
     expect(verifyHostKey([{ path: 'kh', text }], 'example.com', port, A)).toEqual({ kind: 'match', file: 'kh', line: 1 });
