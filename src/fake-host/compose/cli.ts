@@ -1,0 +1,111 @@
+import { composeBuild } from './cmd-build.js';
+import { composeConfig } from './cmd-config.js';
+import { dockerExec, dockerInspect } from './cmd-docker.js';
+import { composeExec, composeRun } from './cmd-exec.js';
+import { composeLogs } from './cmd-logs.js';
+import { composePs } from './cmd-ps.js';
+import { composeRestart } from './cmd-restart.js';
+import { composeUp } from './cmd-up.js';
+import { composeVersion } from './cmd-version.js';
+import type { ComposeCommand } from './context.js';
+import type { ComposeEmulator } from './emulator.js';
+import { FlagError, parseFlags } from './flags.js';
+import type { CommandIO } from './io.js';
+import { ComposeError } from './project.js';
+
+const COMPOSE_COMMANDS: Readonly<Record<string, ComposeCommand>> = {
+  build: composeBuild,
+  up: composeUp,
+  ps: composePs,
+  logs: composeLogs,
+  exec: composeExec,
+  run: composeRun,
+  restart: composeRestart,
+  config: composeConfig,
+};
+
+const GLOBAL_FLAGS = [
+  { long: 'profile', value: true },
+  { long: 'file', short: 'f', value: true },
+  { long: 'project-name', short: 'p', value: true },
+  { long: 'project-directory', value: true },
+  { long: 'env-file', value: true },
+  { long: 'ansi', value: true },
+  { long: 'progress', value: true },
+  { long: 'parallel', value: true },
+  { long: 'compatibility' },
+  { long: 'all-resources' },
+];
+
+// The `docker` command line of the fake host: compose, exec, inspect and version.
+export async function runDocker(emulator: ComposeEmulator, pwd: string, argv: readonly string[], io: CommandIO): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+        io.out('\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers (fake host: compose, exec, inspect, version)\n');
+        return 0;
+      case '--version':
+      case '-v':
+        io.out('Docker version 27.3.1, build ce12230\n');
+        return 0;
+      case 'version':
+        io.out('Client: Docker Engine - Community\n Version:           27.3.1\n\nServer: Docker Engine - Community\n Engine:\n  Version:          27.3.1\n');
+        return 0;
+      case 'compose':
+        return await runCompose(emulator, pwd, rest, io);
+      case 'exec':
+        return dockerExec(emulator, rest, io);
+      case 'inspect':
+        return dockerInspect(emulator, rest, io);
+      default:
+        io.err(`docker: '${command}' is not a docker command.\nSee 'docker --help'\n`);
+        return 1;
+    }
+  } catch (error) {
+    if (error instanceof FlagError) {
+      io.err(`${error.message}\nSee 'docker ${command ?? ''} --help'.\n`);
+      return 125;
+    }
+    throw error;
+  }
+}
+
+// docker compose [global flags] SUBCOMMAND [args]: load the project, then dispatch.
+async function runCompose(emulator: ComposeEmulator, pwd: string, args: readonly string[], io: CommandIO): Promise<number> {
+  let subcommand = '';
+  try {
+    const global = parseFlags(args, GLOBAL_FLAGS, false);
+    const [sub, ...subArgs] = global.positionals;
+    subcommand = sub ?? '';
+    if (sub === undefined) {
+      io.out('\nUsage:  docker compose [OPTIONS] COMMAND\n\nDefine and run multi-container applications with Docker\n');
+      return 0;
+    }
+    if (sub === 'version') return await composeVersion({ io, args: subArgs });
+    const handler = COMPOSE_COMMANDS[sub];
+    if (!handler) {
+      io.err(`unknown docker command: "compose ${sub}"\n`);
+      return 1;
+    }
+    const project = emulator.project(pwd, {
+      files: global.values('file'),
+      ...(global.value('project-directory') !== undefined ? { projectDirectory: global.value('project-directory') } : {}),
+      ...(global.value('project-name') !== undefined ? { projectName: global.value('project-name') } : {}),
+      ...(global.value('env-file') !== undefined ? { envFile: global.value('env-file') } : {}),
+    });
+    for (const warning of project.warnings) io.err(warning);
+    const profiles = global.values('profile').flatMap((p) => p.split(','));
+    return await handler({ emulator, project, profiles, io, args: subArgs, subcommand: sub });
+  } catch (error) {
+    if (error instanceof FlagError) {
+      io.err(`${error.message}\nSee 'docker compose ${subcommand ? `${subcommand} ` : ''}--help'.\n`);
+      return 1;
+    }
+    if (error instanceof ComposeError) {
+      io.err(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

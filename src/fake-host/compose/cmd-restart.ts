@@ -1,0 +1,21 @@
+import { event, selectServices, sleep, type ComposeContext } from './context.js';
+import { parseFlags } from './flags.js';
+
+const FLAGS = [{ long: 'timeout', short: 't', value: true }, { long: 'no-deps' }];
+
+// docker compose restart [SERVICE...]: same container, entrypoint re-run (so the config is re-rendered).
+export async function composeRestart(ctx: ComposeContext): Promise<number> {
+  const flags = parseFlags(ctx.args, FLAGS, true);
+  const services = flags.positionals.length > 0 ? selectServices(ctx, flags.positionals) : [...ctx.project.services.values()];
+  return ctx.emulator.exclusive(async () => {
+    for (const service of services) {
+      const container = ctx.emulator.containerOf(ctx.project.name, service.name);
+      if (!container) continue;
+      event(ctx, container.name, 'Restarting');
+      if (ctx.emulator.options.faults.has('slow-start')) await sleep(ctx.emulator.options.slowStartMs);
+      ctx.emulator.start(container, ctx.emulator.now());
+      event(ctx, container.name, 'Started');
+    }
+    return 0;
+  });
+}

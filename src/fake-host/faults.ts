@@ -1,0 +1,31 @@
+// The faults a fake host can inject: each one breaks exactly one thing the runbook relies on.
+
+export type FaultName =
+  | 'build-fails'
+  | 'up-fails'
+  | 'reject-new-config'
+  | 'emerg-logs'
+  | 'blank-vars'
+  | 'upstream-down'
+  | 'forbidden'
+  | 'no-handshake'
+  | 'health-fails'
+  | 'slow-start';
+
+export const FAULTS: Readonly<Record<FaultName, string>> = Object.freeze({
+  'build-fails': '`docker compose build` fails (exit 1); the image stays as it was',
+  'up-fails': '`docker compose up` fails with a daemon error; the old container keeps running untouched',
+  'reject-new-config': 'nginx rejects any config with `map $http_upgrade` ("map" directive is not allowed here): crash loop',
+  'emerg-logs': 'the container runs, but its logs carry an nginx [emerg] line',
+  'blank-vars': 'the entrypoint runs envsubst without a variable list: every $var is blanked, the map disappears',
+  'upstream-down': 'the upstream (ngrok) is gone: the public URL answers 502 to everything',
+  'forbidden': 'something in front of the proxy refuses everything with 403',
+  'no-handshake': 'WebSocket handshakes never get 101, while plain requests look right',
+  'health-fails': '/_stcore/health answers 503',
+  'slow-start': '`docker compose up` takes slowStartMs (default 3000) to start the new container',
+});
+
+// Lets the CLI validate --fault values without knowing the list.
+export function isFaultName(value: string): value is FaultName {
+  return Object.hasOwn(FAULTS, value);
+}

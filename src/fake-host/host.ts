@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDocker } from './compose/cli.js';
+import type { Container } from './compose/container.js';
+import { ComposeEmulator } from './compose/emulator.js';
+import { startDockerBridge } from './docker-bridge.js';
+import { installDockerScript } from './docker-script.js';
+import { startEndpoint } from './endpoint/endpoint.js';
+import type { FaultName } from './faults.js';
+import { generateKeys, knownHostsLine } from './keys.js';
+import { fixtureProjectDir } from './package-root.js';
+import { seedRunningStack } from './seed-state.js';
+import { startSshServer } from './ssh/ssh-server.js';
+
+export { FAULTS, isFaultName, type FaultName } from './faults.js';
+export { describeFakeHost } from './describe.js';
+
+export interface FakeHostOptions {
+  faults?: readonly FaultName[];
+  port?: number;
+  user?: string;
+  streamlit?: 'seed' | 'tornado';
+  composeJson?: 'ndjson' | 'array';
+  crashWindowMs?: number;
+  slowStartMs?: number;
+}
+
+export interface ContainerView {
+  name: string;
+  service: string;
+  state: 'running' | 'restarting' | 'exited';
+  status: string;
+  startedAt: number;
+  imageId: string;
+  renderedConfig: string;
+  recreations: number;
+}
+
+export interface FakeHost {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly user: string;
+  readonly privateKeyPath: string;
+  readonly knownHostsPath: string;
+  readonly knownHostsLine: string;
+  readonly hostKeyFingerprint: string;
+  readonly publicUrl: string;
+  readonly home: string;
+  readonly projectDir: string;
+  readonly templatePath: string;
+  readonly faults: Set<FaultName>;
+  readonly stats: { connections: number; commands: string[] };
+  container(service?: string): ContainerView | undefined;
+  close(): Promise<void>;
+}
+
+const PROJECT = 'vaettir';
+const PROXY_SERVICE = 'ocapistaine';
+
+// Starts the whole fake host: temp HOME with the project, keys, SSH server, docker bridge, endpoint.
+export async function startFakeHost(options: FakeHostOptions = {}): Promise<FakeHost> {
+  const root = await mkdtemp(join(tmpdir(), 'apply-ws-fix-fake-host-'));
+  const cleanups: Array<() => Promise<void>> = [async () => rm(root, { recursive: true, force: true })];
+  const cleanup = async (): Promise<void> => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const user = options.user ?? 'jnxmas';
+    const home = join(root, 'home', user);
+    const binDir = join(root, 'bin');
+    const keyDir = join(root, 'client');
+    const projectDir = join(home, PROJECT);
+    await Promise.all([mkdir(home, { recursive: true }), mkdir(binDir), mkdir(keyDir, { mode: 0o700 })]);
+    await cp(fixtureProjectDir(), projectDir, { recursive: true });
+
+    const faults = new Set<FaultName>(options.faults ?? []);
+    const emulator = new ComposeEmulator({
+      faults,
+      crashWindowMs: options.crashWindowMs ?? 1000,
+      slowStartMs: options.slowStartMs ?? 3000,
+      composeJson: options.composeJson ?? 'ndjson',
+      proxyContainer: `${PROJECT}-${PROXY_SERVICE}-1`,
+    });
+    seedRunningStack(emulator, projectDir);
+
+    const token = randomBytes(24).toString('hex');
+    const bridge = await startDockerBridge(token, (call, io) => runDocker(emulator, call.pwd, call.argv, io));
+    cleanups.push(() => bridge.close());
+    await installDockerScript(binDir, bridge.port, token);
+
+    const endpoint = await startEndpoint(emulator, options.streamlit ?? 'seed');
+    cleanups.push(() => endpoint.close());
+
+    const keys = generateKeys();
+    const privateKeyPath = join(keyDir, 'id_ed25519');
+    await writeFile(privateKeyPath, keys.clientPrivate, { mode: 0o600 });
+    await writeFile(`${privateKeyPath}.pub`, `${keys.clientPublic} fake-host-client\n`, { mode: 0o644 });
+
+    const stats = { connections: 0, commands: [] as string[] };
+    const ssh = await startSshServer({
+      hostPrivateKey: keys.hostPrivate,
+      clientPublicKey: keys.clientPublic,
+      port: options.port ?? 0,
+      user,
+      home,
+      binDir,
+      stats,
+    });
+    cleanups.push(() => ssh.close());
+
+    const line = knownHostsLine('127.0.0.1', ssh.port, keys.hostPublic);
+    const knownHostsPath = join(keyDir, 'known_hosts');
+    await writeFile(knownHostsPath, `${line}\n`, { mode: 0o644 });
+
+    let closed: Promise<void> | undefined;
+    return {
+      host: '127.0.0.1',
+      port: ssh.port,
+      user,
+      privateKeyPath,
+      knownHostsPath,
+      knownHostsLine: line,
+      hostKeyFingerprint: keys.hostKeyFingerprint,
+      publicUrl: endpoint.url,
+      home,
+      projectDir,
+      templatePath: join(projectDir, 'proxy-configs', `${PROXY_SERVICE}.conf.template`),
+      faults,
+      stats,
+      container: (service = PROXY_SERVICE) => {
+        const container = emulator.containerOf(PROJECT, service);
+        return container ? viewOf(emulator, container) : undefined;
+      },
+      close: () => (closed ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+// A snapshot for assertions; the emulator's records stay private.
+function viewOf(emulator: ComposeEmulator, container: Container): ContainerView {
+  const status = emulator.status(container);
+  return {
+    name: container.name,
+    service: container.service,
+    state: status.state,
+    status: status.status,
+    startedAt: container.startedAt,
+    imageId: container.image.id,
+    renderedConfig: container.renderedBytes.toString('utf8'),
+    recreations: container.recreations,
+  };
+}

@@ -1,0 +1,119 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { Server, utils, type Connection, type AuthContext } from 'ssh2';
+import { runExec, type ExecEnvironment, type RunningExec } from './exec.js';
+
+export interface SshServerOptions extends ExecEnvironment {
+  hostPrivateKey: string;
+  clientPublicKey: string;
+  port: number;
+  stats: { connections: number; commands: string[] };
+}
+
+export interface SshServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+// A real SSH server on loopback, so the product's transport is tested against the real protocol.
+export async function startSshServer(options: SshServerOptions): Promise<SshServer> {
+  const allowed = parsePublicKey(options.clientPublicKey);
+  const allowedBlob = allowed.getPublicSSH();
+  const clients = new Set<Connection>();
+  const running = new Set<RunningExec>();
+
+  const server = new Server({ hostKeys: [options.hostPrivateKey] }, (client) => {
+    clients.add(client);
+    client.on('error', () => {
+      // a client that drops the TCP connection is not our failure
+    });
+    client.on('close', () => clients.delete(client));
+    client.on('authentication', (ctx) => authenticate(ctx, options.user, allowed, allowedBlob));
+    client.on('ready', () => {
+      options.stats.connections += 1;
+      client.on('session', (acceptSession) => {
+        const session = acceptSession();
+        let exec: RunningExec | undefined;
+        session.on('env', (accept) => accept?.());
+        session.on('pty', (_accept, reject) => reject?.());
+        session.on('shell', (_accept, reject) => reject());
+        session.on('sftp', (_accept, reject) => reject());
+        session.on('subsystem', (_accept, reject) => reject());
+        session.on('signal', (accept, _reject, info) => {
+          accept?.();
+          exec?.signal(info.name);
+        });
+        session.once('exec', (accept, _reject, info) => {
+          options.stats.commands.push(info.command);
+          const channel = accept();
+          exec = runExec(channel, info.command, options);
+          running.add(exec);
+          void exec.done.then(() => exec && running.delete(exec));
+        });
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    port,
+    close: async () => {
+      for (const exec of running) exec.kill();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const client of clients) client.end();
+      await Promise.race([closed, delay(2000)]);
+      for (const exec of running) exec.kill();
+    },
+  };
+}
+
+// Public key only, for one user and one key, with the signature checked as ssh2's server example does.
+function authenticate(
+  ctx: AuthContext,
+  user: string,
+  allowed: ParsedKey,
+  allowedBlob: Buffer,
+): void {
+  if (ctx.method !== 'publickey' || !sameBytes(Buffer.from(ctx.username), Buffer.from(user))) {
+    ctx.reject(['publickey']);
+    return;
+  }
+  if (ctx.key.algo !== allowed.type || !sameBytes(ctx.key.data, allowedBlob)) {
+    ctx.reject(['publickey']);
+    return;
+  }
+  if (ctx.signature && (!ctx.blob || allowed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)) {
+    ctx.reject(['publickey']);
+    return;
+  }
+  ctx.accept();
+}
+
+type ParsedKey = Exclude<ReturnType<typeof utils.parseKey>, Error | unknown[]>;
+
+// The one key allowed in, parsed once.
+function parsePublicKey(text: string): ParsedKey {
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error) throw parsed;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key) throw new Error('fake host: unparsable client key');
+  return key as ParsedKey;
+}
+
+// Constant-time comparison that also tolerates different lengths.
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+// A bounded wait, so close() cannot hang on a client that never says goodbye.
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
