@@ -32,6 +32,7 @@ import {
   signal,
   sleep,
   terminate,
+  terminateLeavesFirst,
   waitFor,
   freePort,
   type ExecResult,
@@ -107,6 +108,7 @@ export interface RealHost {
   readonly host: '127.0.0.1';
   readonly port: number; // sshd
   readonly user: string;
+  readonly uid: number;
   readonly home: string; // the remote user's home (same filesystem as the tests)
   readonly projectDir: string; // ~/vaettir
   readonly templatePath: string; // ~/vaettir/proxy-configs/ocapistaine.conf.template
@@ -250,7 +252,7 @@ export async function startRealHost(options: RealHostOptions = {}): Promise<Real
 async function start(userName: string, options: RealHostOptions, cleanups: Array<() => Promise<void> | void>): Promise<RealHost> {
   const u = await ensureUser(userName);
   // Leftovers of a harness that died without close(): this user is ours now (we hold its lock).
-  await terminate(processesOfUid(u.uid).map((p) => p.pid), 1000);
+  await terminateLeavesFirst((all) => all.filter((p) => p.uid === u.uid), 1000);
 
   const dir = mkdtempSync(join(tmpdir(), 'awf-e2e-'));
   chmodSync(dir, 0o711);
@@ -374,7 +376,7 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
   // Everything the user runs (nginx, a stray `docker logs -f`) goes with the daemon.
   const sweepUser = async () => {
     await stopDockerd();
-    await terminate(processesOfUid(u.uid).map((p) => p.pid), 2000);
+    await terminateLeavesFirst((all) => all.filter((p) => p.uid === u.uid), 2000);
   };
   cleanups.push(sweepUser);
 
@@ -451,6 +453,7 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
     host: '127.0.0.1',
     port: sshd.port,
     user: u.name,
+    uid: u.uid,
     home,
     projectDir: join(home, 'vaettir'),
     templatePath: join(home, TEMPLATE_REL),

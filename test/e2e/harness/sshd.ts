@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { descendantsOf, freePort, isAlive, sleep, terminate } from './system.js';
+import { descendantsOf, freePort, isAlive, sleep, terminate, terminateLeavesFirst } from './system.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -111,9 +111,9 @@ function handle(child: ChildProcess, port: number, configPath: string, logPath: 
       return sessions.length;
     },
     async stop() {
-      // Sessions first: a per-connection sshd outlives the listener otherwise.
-      const all = descendantsOf(pid).map((p) => p.pid);
-      await terminate([pid, ...all], 2000);
+      // Sessions first, leaves first (a per-connection sshd outlives the listener otherwise).
+      await terminateLeavesFirst(() => descendantsOf(pid), 2000);
+      await terminate([pid], 2000);
       if (isAlive(pid)) throw new Error(`sshd ${pid} would not stop`);
     },
   };

@@ -202,6 +202,25 @@ export async function terminate(pids: readonly number[], graceMs = 3000): Promis
   while (pids.some(isAlive) && Date.now() < hardDeadline) await sleep(50);
 }
 
+// Terminates a set of processes children-first, so each parent still lives to reap its children:
+// PID 1 on these machines does not reap orphans, and a top-down kill would leave zombies.
+// `select` picks the processes to end from the current process table; roots go last.
+export async function terminateLeavesFirst(select: (all: ProcInfo[]) => ProcInfo[], graceMs = 3000): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const live = listProcesses().filter((p) => p.state !== 'Z' && p.state !== 'X');
+    const targets = select(live);
+    if (!targets.length) return;
+    const ids = new Set(targets.map((p) => p.pid));
+    const leaves = targets.filter((p) => !live.some((c) => c.ppid === p.pid && ids.has(c.pid)));
+    const sig: NodeJS.Signals = Date.now() > deadline ? 'SIGKILL' : 'SIGTERM';
+    for (const p of leaves) signal(p.pid, sig);
+    const until = Date.now() + 300;
+    while (leaves.some((p) => isAlive(p.pid)) && Date.now() < until) await sleep(20);
+    if (Date.now() > deadline + 5000) return;
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the real e2e test host needs, only those missing; says what it did.
+# Idempotent. Run as root (CI runs as root). Usage: bash test/e2e/install-deps.sh [--with-chromium]
+# No service is started: a policy-rc.d keeps the packages' sshd/nginx from starting on :22/:80.
+set -euo pipefail
+
+want=(
+  /usr/sbin/sshd:openssh-server
+  /usr/bin/ssh:openssh-client
+  /usr/bin/ssh-keygen:openssh-client
+  /usr/sbin/nginx:nginx
+  /usr/bin/openssl:openssl
+  /usr/bin/envsubst:gettext-base
+  /usr/bin/git:git
+  /usr/bin/mkfifo:coreutils
+  /usr/sbin/useradd:passwd
+)
+if [[ "${1:-}" == "--with-chromium" ]]; then
+  want+=(/usr/bin/chromium:chromium)
+fi
+
+missing=()
+for entry in "${want[@]}"; do
+  bin=${entry%%:*}
+  pkg=${entry##*:}
+  if [[ ! -x "$bin" ]] && [[ ! " ${missing[*]} " == *" $pkg "* ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "e2e deps: all present (openssh-server, openssh-client, nginx, openssl, gettext-base, git)"
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "e2e deps: missing ${missing[*]}; run this script as root" >&2
+  exit 1
+fi
+
+# Keep the packages' own services from starting (they would listen on :22 and :80).
+created_policy=""
+if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+cleanup() { if [[ -n "$created_policy" ]]; then rm -f /usr/sbin/policy-rc.d; fi; }
+trap cleanup EXIT
+
+echo "e2e deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "e2e deps: installed ${missing[*]}"
