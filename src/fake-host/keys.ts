@@ -11,8 +11,8 @@ export interface KeyMaterial {
 
 // Fresh keys per host, so no test or demo ever trusts a key that outlives it.
 export function generateKeys(): KeyMaterial {
-  const host = utils.generateKeyPairSync('ed25519');
-  const client = utils.generateKeyPairSync('ed25519');
+  const host = soundKeyPair();
+  const client = soundKeyPair();
   return {
     hostPrivate: host.private,
     hostPublic: host.public,
@@ -20,6 +20,20 @@ export function generateKeys(): KeyMaterial {
     clientPublic: client.public,
     hostKeyFingerprint: fingerprintOf(host.public),
   };
+}
+
+// ssh2's keygen strips a public key's leading zero byte (mscdex/ssh2#1390, about 1 key in 256), which
+// leaves a pair neither ssh2 nor OpenSSH can read: draw again until both halves parse and agree.
+export function soundKeyPair(): { private: string; public: string } {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519');
+    const pub = utils.parseKey(pair.public);
+    const priv = utils.parseKey(pair.private);
+    if (pub instanceof Error || priv instanceof Error || Array.isArray(pub) || Array.isArray(priv)) continue;
+    const blob = pub.getPublicSSH();
+    if (blob.length === 51 && blob.equals(priv.getPublicSSH())) return pair;
+  }
+  throw new Error('fake host: could not generate a readable ed25519 key pair');
 }
 
 // Same text as `ssh-keygen -lf`: SHA256 of the key blob, base64 without padding.

@@ -23,7 +23,10 @@ export function connect(host: FakeHost, overrides: { privateKey?: string; userna
   return new Promise((resolve, reject) => {
     const client = new Client();
     client
-      .on('ready', () => resolve(session(client)))
+      .on('ready', () => {
+        client.setNoDelay(true);
+        resolve(session(client));
+      })
       .on('error', reject)
       .connect({
         host: host.host,

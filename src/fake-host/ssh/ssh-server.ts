@@ -24,10 +24,17 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
 
   const server = new Server({ hostKeys: [options.hostPrivateKey] }, (client) => {
     clients.add(client);
+    // Nagle + delayed ACKs would add ~40 ms to every small exchange; sshd sets TCP_NODELAY too.
+    (client as Connection & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
+    const mine = new Set<RunningExec>();
     client.on('error', () => {
       // a client that drops the TCP connection is not our failure
     });
-    client.on('close', () => clients.delete(client));
+    // sshd hangs up on the commands of a connection that is gone; so do we, harder.
+    client.on('close', () => {
+      clients.delete(client);
+      for (const exec of mine) exec.kill();
+    });
     client.on('authentication', (ctx) => authenticate(ctx, options.user, allowed, allowedBlob));
     client.on('ready', () => {
       options.stats.connections += 1;
@@ -46,9 +53,14 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
         session.once('exec', (accept, _reject, info) => {
           options.stats.commands.push(info.command);
           const channel = accept();
-          exec = runExec(channel, info.command, options);
-          running.add(exec);
-          void exec.done.then(() => exec && running.delete(exec));
+          const started = runExec(channel, info.command, options);
+          exec = started;
+          running.add(started);
+          mine.add(started);
+          void started.done.then(() => {
+            running.delete(started);
+            mine.delete(started);
+          });
         });
       });
     });
