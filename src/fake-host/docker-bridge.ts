@@ -5,6 +5,7 @@ import type { CommandIO } from './compose/io.js';
 
 export interface DockerCall {
   pwd: string;
+  composeProfiles: string; // $COMPOSE_PROFILES of the calling shell ("" when unset)
   argv: string[];
 }
 
@@ -55,7 +56,7 @@ export async function startDockerBridge(token: string, handler: DockerHandler): 
   };
 }
 
-// Reads token, $PWD, $# and the arguments, NUL-separated; undefined when the token is wrong.
+// Reads token, $PWD, $COMPOSE_PROFILES, $# and the arguments, NUL-separated; undefined when the token is wrong.
 function readCall(socket: Socket, token: string): Promise<DockerCall | undefined> {
   return new Promise((resolve, reject) => {
     let buffer = Buffer.alloc(0);
@@ -67,10 +68,10 @@ function readCall(socket: Socket, token: string): Promise<DockerCall | undefined
         fields.push(buffer.subarray(0, nul).toString('utf8'));
         buffer = buffer.subarray(nul + 1);
         if (fields.length === 1 && !sameToken(fields[0] ?? '', token)) return finish(undefined);
-        const argc = Number(fields[2]);
-        if (fields.length >= 3 && !(Number.isInteger(argc) && argc >= 0)) return finish(undefined);
-        if (fields.length >= 3 && fields.length === 3 + argc) {
-          return finish({ pwd: fields[1] ?? '/', argv: fields.slice(3) });
+        const argc = Number(fields[3]);
+        if (fields.length >= 4 && !(Number.isInteger(argc) && argc >= 0)) return finish(undefined);
+        if (fields.length >= 4 && fields.length === 4 + argc) {
+          return finish({ pwd: fields[1] ?? '/', composeProfiles: fields[2] ?? '', argv: fields.slice(4) });
         }
       }
     };

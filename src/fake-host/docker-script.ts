@@ -1,8 +1,8 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-// The `docker` the remote shell finds first on PATH: it forwards argv to the emulator in the fake host's
-// process over loopback and replays the framed answer (o<len>/e<len> chunks, then x<exit code>).
+// The `docker` the remote shell finds first on PATH: it forwards $PWD, $COMPOSE_PROFILES and argv to the
+// emulator in the fake host's process over loopback and replays the framed answer (o<len>/e<len> chunks, then x<exit code>).
 export function dockerScript(port: number, token: string): string {
   return `#!/bin/bash
 # fake host: docker -> the in-process Compose emulator on 127.0.0.1:${port}
@@ -10,7 +10,7 @@ if ! exec 3<>/dev/tcp/127.0.0.1/${port}; then
   echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2
   exit 1
 fi
-printf '%s\\0' '${token}' "$PWD" "$#" "$@" >&3
+printf '%s\\0' '${token}' "$PWD" "\${COMPOSE_PROFILES-}" "$#" "$@" >&3
 while IFS= read -r -d '' frame <&3; do
   case $frame in
     o*) head -c "\${frame#o}" <&3 ;;

@@ -87,7 +87,7 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
     seedRunningStack(emulator, projectDir);
 
     const token = randomBytes(24).toString('hex');
-    const bridge = await startDockerBridge(token, (call, io) => runDocker(emulator, call.pwd, call.argv, io));
+    const bridge = await startDockerBridge(token, (call, io) => runDocker(emulator, call, io));
     cleanups.push(() => bridge.close());
     await installDockerScript(binDir, bridge.port, token);
 

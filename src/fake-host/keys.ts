@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
+
+// ssh2 is CommonJS: under Node's ESM loader only its default export carries utils.
+const { utils } = ssh2;
 
 export interface KeyMaterial {
   hostPrivate: string;      // OpenSSH PEM, given to the ssh2 Server

@@ -29,6 +29,18 @@ describe('docker compose: read-only commands', () => {
     expect((await inProject(session, 'docker compose --profile production --profile proxy config --services')).out).toBe('web\nocapistaine\n');
   });
 
+  it('takes profiles from COMPOSE_PROFILES when no --profile is given', async () => {
+    expect((await inProject(session, 'COMPOSE_PROFILES=proxy docker compose config --services')).out).toBe('ocapistaine\n');
+    expect((await inProject(session, 'COMPOSE_PROFILES=proxy docker compose --profile production config --services')).out).toBe('web\nocapistaine\n');
+  });
+
+  it('answers many docker calls at once, on one connection', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => inProject(session, `docker compose ps --format '{{.Name}} {{.State}}' ocapistaine`)),
+    );
+    for (const r of results) expect(r).toMatchObject({ code: 0, out: 'vaettir-ocapistaine-1 running\n' });
+  });
+
   it('prints the ps table in Compose column layout', async () => {
     const r = await inProject(session, 'docker compose ps ocapistaine');
     expect(r.code).toBe(0);

@@ -24,6 +24,13 @@ const COMPOSE_COMMANDS: Readonly<Record<string, ComposeCommand>> = {
   config: composeConfig,
 };
 
+// Where and how docker was called on the remote host.
+export interface DockerInvocation {
+  pwd: string;
+  argv: readonly string[];
+  composeProfiles?: string;
+}
+
 const GLOBAL_FLAGS = [
   { long: 'profile', value: true },
   { long: 'file', short: 'f', value: true },
@@ -38,8 +45,8 @@ const GLOBAL_FLAGS = [
 ];
 
 // The `docker` command line of the fake host: compose, exec, inspect and version.
-export async function runDocker(emulator: ComposeEmulator, pwd: string, argv: readonly string[], io: CommandIO): Promise<number> {
-  const [command, ...rest] = argv;
+export async function runDocker(emulator: ComposeEmulator, call: DockerInvocation, io: CommandIO): Promise<number> {
+  const [command, ...rest] = call.argv;
   try {
     switch (command) {
       case undefined:
@@ -53,7 +60,7 @@ export async function runDocker(emulator: ComposeEmulator, pwd: string, argv: re
         io.out('Client: Docker Engine - Community\n Version:           27.3.1\n\nServer: Docker Engine - Community\n Engine:\n  Version:          27.3.1\n');
         return 0;
       case 'compose':
-        return await runCompose(emulator, pwd, rest, io);
+        return await runCompose(emulator, call, rest, io);
       case 'exec':
         return dockerExec(emulator, rest, io);
       case 'inspect':
@@ -72,7 +79,8 @@ export async function runDocker(emulator: ComposeEmulator, pwd: string, argv: re
 }
 
 // docker compose [global flags] SUBCOMMAND [args]: load the project, then dispatch.
-async function runCompose(emulator: ComposeEmulator, pwd: string, args: readonly string[], io: CommandIO): Promise<number> {
+async function runCompose(emulator: ComposeEmulator, call: DockerInvocation, args: readonly string[], io: CommandIO): Promise<number> {
+  const pwd = call.pwd;
   let subcommand = '';
   try {
     const global = parseFlags(args, GLOBAL_FLAGS, false);
@@ -95,7 +103,8 @@ async function runCompose(emulator: ComposeEmulator, pwd: string, args: readonly
       ...(global.value('env-file') !== undefined ? { envFile: global.value('env-file') } : {}),
     });
     for (const warning of project.warnings) io.err(warning);
-    const profiles = global.values('profile').flatMap((p) => p.split(','));
+    const fromFlags = global.values('profile').flatMap((p) => p.split(','));
+    const profiles = fromFlags.length > 0 ? fromFlags : (call.composeProfiles ?? '').split(',').filter(Boolean);
     return await handler({ emulator, project, profiles, io, args: subArgs, subcommand: sub });
   } catch (error) {
     if (error instanceof FlagError) {

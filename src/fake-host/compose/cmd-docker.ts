@@ -3,6 +3,7 @@ import type { Container } from './container.js';
 import { rfc3339Nano } from './docker-time.js';
 import type { ComposeEmulator } from './emulator.js';
 import { parseFlags } from './flags.js';
+import { renderTemplate } from './go-template.js';
 import type { CommandIO } from './io.js';
 
 // docker exec [-i] [-t] [-e K=V] CONTAINER CMD...: by container name or id prefix.
@@ -131,22 +132,4 @@ function inspectObject(emulator: ComposeEmulator, c: Container): Record<string, 
     },
     HostConfig: { RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } },
   };
-}
-
-// Go templates, the two shapes people use with inspect: {{.A.B}} and {{json .A.B}}; text in between kept.
-function renderTemplate(format: string, object: Record<string, unknown>): string | undefined {
-  let failed = false;
-  const out = format.replace(/\{\{\s*(json\s+)?((?:\.[A-Za-z0-9_]+)+|\.)\s*\}\}/g, (_m, json?: string, path?: string) => {
-    let value: unknown = object;
-    for (const key of (path ?? '.').split('.').filter(Boolean)) {
-      value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-    }
-    if (json) return JSON.stringify(value ?? null);
-    if (value === undefined) return '<no value>';
-    if (Array.isArray(value)) return `[${value.join(' ')}]`;
-    if (typeof value === 'object' && value !== null) return `map[${Object.entries(value).map(([k, v]) => `${k}:${String(v)}`).join(' ')}]`;
-    return String(value);
-  });
-  if (/\{\{/.test(out)) failed = true;
-  return failed ? undefined : out;
 }

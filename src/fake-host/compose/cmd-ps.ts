@@ -4,6 +4,7 @@ import { goTimeString, humanDuration } from './docker-time.js';
 import { parseFlags } from './flags.js';
 import { ComposeError } from './project.js';
 import { formatTable } from './table.js';
+import { renderTemplate } from './go-template.js';
 
 const FLAGS = [
   { long: 'all', short: 'a' },
@@ -41,6 +42,15 @@ export async function composePs(ctx: ComposeContext): Promise<number> {
     const objects = rows.map(({ c, s }) => psObject(c, s.state, s.status, s.exitCode, now));
     if (ctx.emulator.options.composeJson === 'array') ctx.io.out(`${JSON.stringify(objects)}\n`);
     else for (const o of objects) ctx.io.out(`${JSON.stringify(o)}\n`);
+    return 0;
+  }
+  if (format.includes('{{')) {
+    if (format.startsWith('table ')) throw new ComposeError('fake host: `--format "table ..."` templates are not emulated; use json or a plain template');
+    for (const { c, s } of rows) {
+      const line = renderTemplate(format, psObject(c, s.state, s.status, s.exitCode, now));
+      if (line === undefined) throw new ComposeError(`template: fake host: only {{.Field}} and {{json .}} are emulated`);
+      ctx.io.out(`${line}\n`);
+    }
     return 0;
   }
   if (format !== 'table') throw new ComposeError(`fake host: --format ${format} is not emulated (use table or json)`);

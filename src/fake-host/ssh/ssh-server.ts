@@ -1,7 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Server, utils, type Connection, type AuthContext } from 'ssh2';
+import ssh2, { type Connection, type AuthContext } from 'ssh2';
 import { runExec, type ExecEnvironment, type RunningExec } from './exec.js';
+
+// ssh2 is CommonJS: under Node's ESM loader only its default export carries Server and utils.
+const { Server, utils } = ssh2;
 
 export interface SshServerOptions extends ExecEnvironment {
   hostPrivateKey: string;
