@@ -478,8 +478,9 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
     readFile: (rel) => readFileSync(join(home, rel), 'utf8'),
     writeFile: (rel, content) => {
       const path = join(home, rel);
-      mkdirSync(dirname(path), { recursive: true });
+      const created = mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, content);
+      if (created) chownTree(created, u);
       chownSync(path, u.uid, u.gid);
     },
     async setFault(name, o = {}) {
