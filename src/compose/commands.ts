@@ -19,7 +19,8 @@ function profileFlags(target: ComposeTarget): string[] {
 
 export const composeCommands = {
   version: (t: ComposeTarget) => compose(t, ['version']),
-  services: (t: ComposeTarget) => compose(t, ['config', '--services']),
+  // Services behind a profile are listed only with that profile active, as real Compose does.
+  services: (t: ComposeTarget) => compose(t, [...profileFlags(t), 'config', '--services']),
   build: (t: ComposeTarget) => compose(t, ['build', t.service]),
   up: (t: ComposeTarget, forceRecreate = false) =>
     compose(t, [...profileFlags(t), 'up', '-d', ...(forceRecreate ? ['--force-recreate'] : []), t.service]),

@@ -57,7 +57,7 @@ export function describePlan(session: Session, planned: readonly Planned[], chec
   for (const { step, plan } of planned) {
     lines.push(plan.kind === 'change' ? `  ~ ${step.title}: ${plan.summary}` : `  = ${step.title}: already done (${plan.reason})`);
   }
-  lines.push(`  then verify: ${checks.map((check) => check.title.toLowerCase()).join('; ')}`);
+  lines.push(`  then verify: ${checks.map((check) => check.title.charAt(0).toLowerCase() + check.title.slice(1)).join('; ')}`);
   for (const { plan } of planned) {
     if (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string') lines.push('', plan.diff.trimEnd());
   }

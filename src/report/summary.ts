@@ -24,7 +24,9 @@ export function summarize(report: RunReport): string {
   }
   for (const step of report.steps) {
     if (step.status === 'not-run') continue;
-    lines.push(`  ${step.status.padEnd(12)} ${step.title}${step.detail ? `: ${step.detail.split('\n')[0]}` : ''} ${step.durationMs > 0 ? `(${(step.durationMs / 1000).toFixed(1)} s)` : ''}`.trimEnd());
+    // Skips say why; done steps were detailed in the task list, so only their time shows here.
+    const why = step.status === 'done' || step.status === 'rolled-back' || !step.detail ? '' : `: ${step.detail.split('\n')[0]}`;
+    lines.push(`  ${step.status.padEnd(12)} ${step.title}${why}${step.durationMs > 0 ? ` (${(step.durationMs / 1000).toFixed(1)} s)` : ''}`);
   }
   if (report.rollback) {
     lines.push(`  Rollback: ${report.rollback.restored ? 'complete' : 'INCOMPLETE'}`);
@@ -34,6 +36,6 @@ export function summarize(report: RunReport): string {
     lines.push('  To put the host back by hand:');
     for (const command of report.recovery) lines.push(`    ${command}`);
   }
-  if (report.outcome === 'applied') lines.push(`  To undo: apply-ws-fix --host ${report.host} --rollback`);
+  if (report.outcome === 'applied') lines.push('  To undo: the same command with --rollback');
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import { StartError, messageOf } from '../errors.js';
-import { fingerprintSha256, keyTypeOfBlob, readKnownHostsFiles, verifyHostKey, type KnownHostsVerdict } from './known-hosts.js';
+import { hostLookupName, keyTypeOfBlob, readKnownHostsFiles, verifyHostKey, type KnownHostsVerdict } from './known-hosts.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
 export interface SshTarget {
@@ -44,7 +44,7 @@ async function credentials(target: SshTarget): Promise<Pick<Config, 'privateKey'
 
 // Host-key failures become instructions: unknown keys show the fingerprint to check, changed keys are refused loudly.
 function hostKeyError(target: SshTarget, verdict: KnownHostsVerdict): StartError {
-  const where = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
+  const where = hostLookupName(target.host, target.port);
   switch (verdict.kind) {
     case 'unknown':
       return new StartError(
