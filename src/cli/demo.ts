@@ -22,7 +22,9 @@ export function optionsForFakeHost(options: RunOptions, host: FakeHost): RunOpti
 
 /** Starts a fake host, runs the requested action against it (a rollback demo applies first), and stops it. */
 export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOptions; json: boolean; faults: string[] }): Promise<number> {
-  const host = await startFakeHost({ faults: command.faults as FaultName[] });
+  const host = await startFakeHost();
+  // Faults are switched on once the host stands, as they would strike a host that was healthy before.
+  for (const fault of command.faults) host.faults.add(fault as FaultName);
   try {
     const out = command.json ? io.stderr : io.stdout;
     out.write(`Demo: a fake host speaking real SSH on 127.0.0.1:${host.port}, its proxy at ${host.publicUrl}${command.faults.length ? `, faults: ${command.faults.join(', ')}` : ''}.\n\n`);
@@ -44,7 +46,8 @@ export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOp
 
 /** Serves a fake host until SIGINT/SIGTERM, printing what a client needs to reach it. */
 export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado' }): Promise<number> {
-  const host = await startFakeHost({ port: command.port, faults: command.faults as FaultName[], streamlit: command.streamlit });
+  const host = await startFakeHost({ port: command.port, streamlit: command.streamlit });
+  for (const fault of command.faults) host.faults.add(fault as FaultName);
   io.stdout.write(`${describeFakeHost(host)}\n`);
   await new Promise<void>((resolve) => {
     const unregister = io.onSignal(() => {

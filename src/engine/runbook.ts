@@ -13,6 +13,8 @@ export interface RunbookDefaults {
 export interface RequiredDirective {
   name: string;
   pattern: RegExp;
+  /** The opening line of the block it must stand in; the whole config when absent. */
+  within?: RegExp;
 }
 
 export interface Runbook {

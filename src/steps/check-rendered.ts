@@ -2,6 +2,7 @@
 import { defineCheck } from '../engine/step.js';
 import { StepError } from '../errors.js';
 import { readLive } from './gather.js';
+import { blockBody } from './nginx-block.js';
 
 export const renderedCheck = defineCheck({
   id: 'rendered',
@@ -12,7 +13,9 @@ export const renderedCheck = defineCheck({
     const live = ctx.deployed ? await readLive(ctx) : { rendered: ctx.facts.rendered, targetUrl: ctx.facts.targetUrl };
     if (live.rendered === undefined) throw new StepError('rendered', `cannot read ${runbook.renderedConfigPath} in the container`, 'Is the container running? docker compose ps');
     const text = live.rendered.toString('utf8');
-    const missing = runbook.requiredDirectives.filter((directive) => !directive.pattern.test(text)).map((d) => d.name);
+    const missing = runbook.requiredDirectives
+      .filter((directive) => !directive.pattern.test(directive.within ? (blockBody(text, directive.within) ?? '') : text))
+      .map((d) => d.name);
     if (missing.length > 0) {
       throw new StepError('rendered', `${runbook.renderedConfigPath} in the container lacks: ${missing.join('; ')}`, 'Was the image rebuilt and the container recreated? docker compose build, then up -d --force-recreate (the seed\'s "Still getting WebSocket errors").');
     }

@@ -6,6 +6,7 @@ import { Journal } from '../../src/engine/journal.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../../src/engine/options.js';
 import type { HostFacts } from '../../src/steps/gather.js';
 import { RemotePath } from '../../src/shell/quote.js';
+import type { Transport } from '../../src/transport/transport.js';
 
 export const DESIRED = readFileSync(ocapistaineWsFix.desiredTemplateFile);
 export const BROKEN = readFileSync(new URL('../../fixtures/fake-host/vaettir/proxy-configs/ocapistaine.conf.template', import.meta.url));
@@ -47,14 +48,14 @@ export function facts(overrides: Partial<HostFacts> = {}): HostFacts {
   };
 }
 
-export function contextWith(hostFacts: HostFacts, options: Partial<RunOptions> = {}): RunContext {
+export function contextWith(hostFacts: HostFacts, options: Partial<RunOptions> = {}, transport?: Transport): RunContext {
   const session = createSession({
     options: runOptions(options),
     runbook: ocapistaineWsFix,
     desired: DESIRED,
     interrupt: { signal: null },
     runId: '20261126T011836Z-abcdef',
-    transport: {
+    transport: transport ?? {
       label: 'jnxmas@vaettir.locki.io:22',
       exec: () => Promise.reject(new Error('plans must not run remote commands')),
       close: async () => {},

@@ -55,4 +55,9 @@ describe('maskSecrets', () => {
     expect(masked).toContain('export DB_PASSWORD=***');
     expect(masked).not.toMatch(/s3cr3t|hunter2/);
   });
+
+  it('masks an assignment inside a log line, and leaves lowercase words alone', () => {
+    const line = 'ocapistaine-1  | OCAPISTAINE_API_TOKEN=s3cr3t [crit] x; GET /?page=2 OCAPISTAINE_TARGET_URL=https://t';
+    expect(maskSecrets(line, ['OCAPISTAINE_TARGET_URL'])).toBe('ocapistaine-1  | OCAPISTAINE_API_TOKEN=*** [crit] x; GET /?page=2 OCAPISTAINE_TARGET_URL=https://t');
+  });
 });

@@ -1,0 +1,127 @@
+// Each fault: exit 1, the template byte-identical to the original, the container running the original config.
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
+import { BROKEN, DESIRED } from '../helpers/context.js';
+import { runAgainst } from '../helpers/fake-run.js';
+
+let host: FakeHost;
+beforeEach(async () => {
+  host = await startFakeHost({ crashWindowMs: 150, slowStartMs: 1200 });
+});
+afterEach(async () => {
+  await host.close();
+});
+
+const cases: [FaultName, string, RegExp][] = [
+  ['build-fails', 'deploy', /docker compose build ocapistaine failed/],
+  ['up-fails', 'deploy', /docker compose up -d ocapistaine failed/],
+  ['reject-new-config', 'running', /not running: Restarting/],
+  ['emerg-logs', 'logs', /\[emerg\]/],
+  ['upstream-down', 'endpoint', /handshake 502/],
+  ['forbidden', 'endpoint', /handshake 403/],
+  ['no-handshake', 'endpoint', /did not get 101/],
+  ['health-fails', 'endpoint', /\/_stcore\/health answered 503/],
+];
+
+describe('a failed check rolls the run back by itself', () => {
+  it.each(cases)('%s → exit 1, step %s named, host as before', async (fault, step, message) => {
+    const renderedBefore = host.container()?.renderedConfig;
+    host.faults.add(fault);
+    const { report } = await runAgainst(host);
+    expect(report.error).toMatchObject({ step, message: expect.stringMatching(message) });
+    expect(report).toMatchObject({ outcome: 'failed-and-restored', exitCode: 1 });
+    expect(report.rollback?.restored).toBe(true);
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+    expect(host.container()).toMatchObject({ state: 'running', renderedConfig: renderedBefore });
+    expect(report.steps.find((s) => s.id === 'write-template')?.status).toBe('rolled-back');
+    expect(report.steps.find((s) => s.id === 'backup')?.status).toBe('done');
+  });
+
+  it('a fault that breaks the original config too leaves the host not restored: exit 2 and the commands to recover', async () => {
+    // Blanked variables leave `proxy_set_header X-Real-IP ;` in any config, which nginx rejects: no config can run.
+    host.faults.add('blank-vars');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ outcome: 'failed-not-restored', exitCode: 2, error: { step: 'running' } });
+    expect(report.rollback?.restored).toBe(false);
+    expect(report.rollback?.actions.find((a) => a.id === 'restore-template')?.status).toBe('done');
+    expect(report.rollback?.actions.find((a) => a.id === 'recreate-container')?.status).toBe('failed');
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+    expect(report.recovery).toEqual([
+      `ssh -p ${host.port} jnxmas@127.0.0.1`,
+      `cp -p -- "$HOME"/vaettir/proxy-configs/ocapistaine.conf.template.backup "$HOME"/vaettir/proxy-configs/ocapistaine.conf.template   # ocapistaine.conf.template.backup holds the config from before this run`,
+      'cd -- "$HOME"/vaettir && docker compose build ocapistaine',
+      'cd -- "$HOME"/vaettir && docker compose --profile production --profile proxy up -d --force-recreate ocapistaine',
+      'cd -- "$HOME"/vaettir && docker compose ps -a ocapistaine',
+    ]);
+  });
+
+  it('slow start is waited for, within the bound', async () => {
+    host.faults.add('slow-start');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ outcome: 'applied', exitCode: 0 });
+  });
+
+  it('a crash loop that shows Up at first is caught by the settle wait', async () => {
+    host.faults.add('reject-new-config');
+    const { report } = await runAgainst(host, { settleMs: 600 });
+    const running = report.steps.find((s) => s.id === 'running');
+    expect(running).toMatchObject({ status: 'failed' });
+    expect(running?.durationMs).toBeGreaterThanOrEqual(100);
+  });
+
+  it('a failed check on a host already fixed changes nothing: exit 1, no rollback', async () => {
+    await runAgainst(host);
+    host.faults.add('upstream-down');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ outcome: 'failed-nothing-changed', exitCode: 1, rollback: null, error: { step: 'endpoint' } });
+    expect(await readFile(host.templatePath)).toEqual(DESIRED);
+  });
+});
+
+describe('interruptions and races', () => {
+  it('Ctrl-C during the build stops at the next safe point, rolls back and exits 130', async () => {
+    host.faults.add('slow-start');
+    const interrupt = { signal: null as 'SIGINT' | 'SIGTERM' | null };
+    const timer = setTimeout(() => {
+      interrupt.signal = 'SIGINT';
+    }, 400);
+    const { report } = await runAgainst(host, {}, { interrupt });
+    clearTimeout(timer);
+    expect(report.exitCode).toBe(130);
+    expect(report.rollback?.restored).toBe(true);
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+    expect(host.container()?.state).toBe('running');
+  });
+
+  it('a template changed between the plan and the apply is noticed, and nothing is lost', async () => {
+    const theirs = Buffer.from('# edited on the host while the operator read the plan\n');
+    const { report } = await runAgainst(host, { yes: false }, {
+      confirm: async () => {
+        await writeFile(host.templatePath, theirs);
+        return true;
+      },
+    });
+    expect(report).toMatchObject({ exitCode: 1, outcome: 'failed-nothing-changed', error: { step: 'backup', message: expect.stringMatching(/changed on the host/) } });
+    expect(await readFile(host.templatePath)).toEqual(theirs);
+  });
+
+  it('a declined prompt changes nothing', async () => {
+    const { report } = await runAgainst(host, { yes: false }, { confirm: async () => false });
+    expect(report).toMatchObject({ exitCode: 1, outcome: 'declined' });
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+  });
+});
+
+describe('secrets', () => {
+  it('the container env secret never reaches the output, even with --verbose', async () => {
+    const secret = (await readFile(`${host.projectDir}/.env`, 'utf8')).match(/OCAPISTAINE_API_TOKEN=(.*)/)?.[1];
+    expect(secret).toBeTruthy();
+    host.faults.add('emerg-logs');
+    const { report, output } = await runAgainst(host, { verbose: true }, { renderer: 'simple' });
+    expect(output).toContain('$ cd --');
+    expect(output).not.toContain(secret);
+    expect(JSON.stringify(report)).not.toContain(secret);
+    expect(output).toContain('OCAPISTAINE_TARGET_URL');
+  });
+});

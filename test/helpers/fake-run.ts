@@ -1,0 +1,54 @@
+// Runs the engine against a fake host over real SSH, silently, and snapshots the host for assertions.
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
+import { optionsForFakeHost } from '../../src/cli/demo.js';
+import type { InterruptState } from '../../src/engine/context.js';
+import type { RunOptions } from '../../src/engine/options.js';
+import { run, type RunIO } from '../../src/engine/run.js';
+import type { FakeHost } from '../../src/fake-host/host.js';
+import type { RunReport } from '../../src/report/report.js';
+import { connectSsh } from '../../src/transport/ssh.js';
+import { runOptions } from './context.js';
+
+export interface FakeRun {
+  report: RunReport;
+  output: string;
+}
+
+/** One run of the real engine over real SSH against the fake host. */
+export async function runAgainst(host: FakeHost, overrides: Partial<RunOptions> = {}, io: Partial<RunIO> = {}): Promise<FakeRun> {
+  const output = new PassThrough();
+  const chunks: Buffer[] = [];
+  output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const interrupt: InterruptState = { signal: null };
+  const options = optionsForFakeHost(runOptions({ settleMs: 400, startTimeoutMs: 10_000, ...overrides }), host);
+  const report = await run(options, ocapistaineWsFix, {
+    renderer: 'silent',
+    output: output as unknown as NodeJS.WriteStream,
+    connect: (o) => connectSsh({ ...o, env: {} }),
+    interrupt,
+    ...io,
+  });
+  return { report, output: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Every file of the host's project directory, by relative path, as bytes. */
+export async function snapshotFiles(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(join(dir, relative), { withFileTypes: true })) {
+      const path = join(relative, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else files.set(path, await readFile(join(dir, path)));
+    }
+  };
+  await walk('');
+  return files;
+}
+
+/** The remote commands that could change the host, from the fake host's record of exec requests. */
+export function changingCommands(commands: readonly string[]): string[] {
+  return commands.filter((c) => /\b(compose (build|up|restart)|mv|ln|cp|rm)\b|cat > /.test(c));
+}

@@ -1,0 +1,74 @@
+// The read-only checks against scripted command results: what passes, what fails, and what they say.
+import { describe, expect, it } from 'vitest';
+import { renderedCheck } from '../../src/steps/check-rendered.js';
+import { logsCheck } from '../../src/steps/check-logs.js';
+import type { ExecResult } from '../../src/transport/transport.js';
+import { BROKEN, DESIRED, TARGET, contextWith, facts, render } from '../helpers/context.js';
+
+function scripted(answers: Record<string, { stdout?: string | Buffer; code?: number }>) {
+  return contextWith(facts(), {}, {
+    label: 'test',
+    close: async () => {},
+    exec: async (command): Promise<ExecResult> => {
+      const key = Object.keys(answers).find((k) => command.includes(k));
+      const answer = key ? answers[key]! : { code: 127, stdout: '' };
+      return { command, stdout: Buffer.from(answer.stdout ?? ''), stderr: Buffer.alloc(0), code: answer.code ?? 0, signal: null, durationMs: 1 };
+    },
+  });
+}
+
+describe('rendered check', () => {
+  it('passes the seed config and reports the target URL only', async () => {
+    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: render(DESIRED) }, printenv: { stdout: `${TARGET}\n` } });
+    ctx.deployed = true;
+    await expect(renderedCheck.run(ctx)).resolves.toBe(`map block and upgrade headers present; OCAPISTAINE_TARGET_URL=${TARGET}`);
+  });
+
+  it('names every missing directive of the broken config', async () => {
+    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: render(BROKEN) }, printenv: { stdout: TARGET } });
+    ctx.deployed = true;
+    await expect(renderedCheck.run(ctx)).rejects.toThrow(/lacks: map \$http_upgrade \$connection_upgrade block; proxy_http_version 1\.1 in location \/; proxy_set_header Upgrade \$http_upgrade in location \/; proxy_set_header Connection \$connection_upgrade in location \/$/);
+  });
+
+  it('fails when the target URL is not set in the container', async () => {
+    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: render(DESIRED) }, printenv: { code: 1 } });
+    ctx.deployed = true;
+    await expect(renderedCheck.run(ctx)).rejects.toThrow(/OCAPISTAINE_TARGET_URL is not set/);
+  });
+
+  it('fails on an unsubstituted variable', async () => {
+    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: DESIRED }, printenv: { stdout: TARGET } });
+    ctx.deployed = true;
+    await expect(renderedCheck.run(ctx)).rejects.toThrow(/unsubstituted/);
+  });
+
+  it('uses the facts read moments ago when nothing was deployed', async () => {
+    const ctx = scripted({});
+    ctx.facts = facts({ rendered: render(DESIRED) });
+    await expect(renderedCheck.run(ctx)).resolves.toMatch(/present/);
+  });
+});
+
+describe('blockBody', () => {
+  it('finds the location / block despite braces in comments and strings', async () => {
+    const { blockBody } = await import('../../src/steps/nginx-block.js');
+    const config = 'server {\n  location /x { a; }\n  location / {\n    # a } in a comment\n    add_header X "}";\n    inner { b; }\n  }\n}\n';
+    expect(blockBody(config, /^\s*location\s+\/\s*\{/m)).toBe('\n    # a } in a comment\n    add_header X "}";\n    inner { b; }\n  ');
+    expect(blockBody('server { }', /location/)).toBeUndefined();
+  });
+});
+
+describe('logs check', () => {
+  it('fails on an [error] line and quotes it with secrets masked', async () => {
+    const ctx = scripted({ 'compose logs': { stdout: 'ocapistaine-1  | 2026/11/26 [error] 1#1: bad\nocapistaine-1  | OCAPISTAINE_API_TOKEN=s3cr3t [crit] x\n' } });
+    const error = await logsCheck.run(ctx).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/2 nginx error line/);
+    expect((error as Error).message).not.toContain('s3cr3t');
+  });
+
+  it('passes clean logs', async () => {
+    const ctx = scripted({ 'compose logs': { stdout: 'ocapistaine-1  | [notice] 1#1: start worker processes\n' } });
+    await expect(logsCheck.run(ctx)).resolves.toMatch(/no \[emerg\]/);
+  });
+});
