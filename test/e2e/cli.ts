@@ -1,0 +1,159 @@
+// Runs the BUILT CLI (dist/src/cli.js) as a user would: a separate node process, no terminal, its own
+// HOME (so the tester's ~/.ssh never takes part), the real test host's key and known_hosts.
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { RealHost } from './harness/real-host.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO = join(HERE, '..', '..');
+export const CLI_PATH = join(REPO, 'dist', 'src', 'cli.js');
+
+// The JSON report of --json, as the CLI documents it (the contract these tests hold it to).
+export type StepStatus = 'done' | 'skipped' | 'failed' | 'rolled-back' | 'would-change' | 'not-run';
+export type Outcome =
+  | 'applied'
+  | 'already-applied'
+  | 'dry-run'
+  | 'rolled-back'
+  | 'nothing-to-roll-back'
+  | 'failed-nothing-changed'
+  | 'failed-and-restored'
+  | 'failed-not-restored'
+  | 'could-not-start'
+  | 'declined';
+export interface Report {
+  tool: { name: string; version: string };
+  runbook: string;
+  runId: string | null;
+  host: string;
+  port: number;
+  user: string;
+  dir: string;
+  service: string;
+  url: string;
+  action: 'apply' | 'rollback' | 'dry-run';
+  dryRun: boolean;
+  outcome: Outcome;
+  exitCode: number;
+  startedAt: string;
+  durationMs: number;
+  steps: { id: string; title: string; status: StepStatus; durationMs: number; detail: string }[];
+  diff: string | null;
+  checksums: { original?: string; backup?: string; new?: string } | null;
+  rollback: { restored: boolean; actions: { id: string; title: string; status: string; detail: string }[] } | null;
+  error: { message: string; code: string; remedy: string | null; step: string | null } | null;
+  recovery: string[] | null;
+}
+
+export interface CliResult {
+  exitCode: number | undefined;
+  signal: string | undefined;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  // Parsed from stdout when --json was given.
+  report: Report | undefined;
+}
+
+// Why the suite cannot run the CLI, or undefined when dist/ is there. npm test builds before vitest.
+export function cliMissing(): string | undefined {
+  if (!existsSync(CLI_PATH)) return `${CLI_PATH} does not exist: build first (npm run build), or run npm test, which builds before vitest`;
+  return undefined;
+}
+
+// A warning when a source file is newer than the build: the tests would run yesterday's CLI.
+export function staleBuildWarning(): string | undefined {
+  if (!existsSync(CLI_PATH)) return undefined;
+  const built = statSync(CLI_PATH).mtimeMs;
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
+      const p = join(dir, e.name);
+      return Math.max(max, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+    }, 0);
+  const src = Math.max(newest(join(REPO, 'src')), newest(join(REPO, 'runbooks')));
+  return src > built ? `dist/ is older than src/: the e2e tests run the last build (npm run build to refresh)` : undefined;
+}
+
+let emptyHome: string | undefined;
+// An empty HOME for the CLI: no ~/.ssh/config, keys or agent of the person running the tests.
+function cliHome(): string {
+  emptyHome ??= mkdtempSync(join(tmpdir(), 'awf-e2e-cli-home-'));
+  return emptyHome;
+}
+
+export type Flags = Partial<Record<'host' | 'port' | 'user' | 'identity' | 'known-hosts' | 'dir' | 'service' | 'url' | 'settle' | 'start-timeout' | 'connect-timeout', string>>;
+
+// The flags that point the CLI at the test host, short timings; `flags` overrides any of them.
+export function hostFlags(host: RealHost, flags: Flags = {}): string[] {
+  const all: Required<Flags> = {
+    host: '127.0.0.1',
+    port: String(host.port),
+    user: host.user,
+    identity: host.privateKeyPath,
+    'known-hosts': host.knownHostsPath,
+    dir: '~/vaettir',
+    service: 'ocapistaine',
+    url: host.publicUrl,
+    settle: '0.5',
+    'start-timeout': '15',
+    'connect-timeout': '5',
+    ...flags,
+  };
+  return Object.entries(all).flatMap(([flag, value]) => [`--${flag}`, value]);
+}
+
+// Starts the CLI; the caller awaits it (or signals it first). stdin is closed: no terminal, no prompt.
+export function spawnCli(args: readonly string[], o: { timeoutMs?: number } = {}): ResultPromise<{ reject: false; all: false }> {
+  return execa(process.execPath, [CLI_PATH, ...args], {
+    reject: false,
+    stdin: 'ignore',
+    timeout: o.timeoutMs ?? 90_000,
+    cwd: REPO,
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cliHome(), LANG: 'C.UTF-8', TERM: 'dumb' },
+    stripFinalNewline: false,
+  });
+}
+
+// Every output the CLI printed in this test file, for the secret check.
+export const allOutputs: string[] = [];
+
+// Collects a finished run: exit code, streams, and the parsed JSON report when --json was given.
+export async function finish(child: ReturnType<typeof spawnCli>, args: readonly string[], started: number): Promise<CliResult> {
+  const r = await child;
+  const stdout = String(r.stdout ?? '');
+  const stderr = String(r.stderr ?? '');
+  allOutputs.push(stdout, stderr);
+  let report: Report | undefined;
+  if (args.includes('--json')) {
+    try {
+      report = JSON.parse(stdout) as Report;
+    } catch (error) {
+      throw new Error(`--json did not print one JSON report on stdout (${(error as Error).message}):\n${stdout}\n--- stderr ---\n${stderr}`);
+    }
+  }
+  return { exitCode: r.exitCode, signal: r.signal, stdout, stderr, ms: Date.now() - started, report };
+}
+
+// Runs the CLI to its end against the test host.
+export async function runCli(args: readonly string[], o: { timeoutMs?: number } = {}): Promise<CliResult> {
+  const started = Date.now();
+  return finish(spawnCli(args, o), args, started);
+}
+
+// A run's outcome in one line, for assertion messages.
+export function explain(r: CliResult): string {
+  const rep = r.report;
+  const head = `exit ${r.exitCode}${r.signal ? ` (${r.signal})` : ''} in ${r.ms} ms`;
+  if (!rep) return `${head}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+  const steps = rep.steps.map((s) => `${s.id}:${s.status}`).join(' ');
+  return `${head}, outcome ${rep.outcome}, steps ${steps}, error ${JSON.stringify(rep.error)}, rollback ${JSON.stringify(rep.rollback)}\n--- stderr ---\n${r.stderr}`;
+}
+
+// The status a report gives a step, or undefined when the step is not in it.
+export function stepStatus(r: CliResult, id: string): StepStatus | undefined {
+  return r.report?.steps.find((s) => s.id === id)?.status;
+}
