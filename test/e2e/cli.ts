@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import type { RealHost } from './harness/real-host.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -106,23 +106,28 @@ export function hostFlags(host: RealHost, flags: Flags = {}): string[] {
 }
 
 // Starts the CLI; the caller awaits it (or signals it first). stdin is closed: no terminal, no prompt.
-export function spawnCli(args: readonly string[], o: { timeoutMs?: number } = {}): ResultPromise<{ reject: false; all: false }> {
+export function spawnCli(args: readonly string[], o: { timeoutMs?: number } = {}) {
   return execa(process.execPath, [CLI_PATH, ...args], {
     reject: false,
     stdin: 'ignore',
     timeout: o.timeoutMs ?? 90_000,
     cwd: REPO,
     extendEnv: false,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cliHome(), LANG: 'C.UTF-8', TERM: 'dumb' },
+    env: cliEnv(),
     stripFinalNewline: false,
   });
+}
+
+// The CLI's environment: PATH, an empty HOME, no ssh-agent, no CI flag.
+export function cliEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cliHome(), LANG: 'C.UTF-8', TERM: 'dumb' };
 }
 
 // Every output the CLI printed in this test file, for the secret check.
 export const allOutputs: string[] = [];
 
 // Collects a finished run: exit code, streams, and the parsed JSON report when --json was given.
-export async function finish(child: ReturnType<typeof spawnCli>, args: readonly string[], started: number): Promise<CliResult> {
+export async function finish(child: PromiseLike<{ exitCode?: number | undefined; signal?: string | undefined; stdout?: unknown; stderr?: unknown }>, args: readonly string[], started: number): Promise<CliResult> {
   const r = await child;
   const stdout = String(r.stdout ?? '');
   const stderr = String(r.stderr ?? '');
