@@ -11,7 +11,8 @@ export const EXIT_CODES_HELP = [
   '  0    success: applied, already applied, rolled back on request, or dry-run',
   '  1    a check failed and the host is in its previous state (rolled back where this run changed it);',
   '       also: the operator declined at the prompt (nothing changed)',
-  '  2    failed and the host is NOT back to its previous state: the report says what is left and the commands to recover',
+  '  2    failed and the host is NOT back to its previous state; the report says what is left',
+  '       and the exact commands to recover',
   '  3    could not start: connection, authentication, host key or a precondition (nothing changed)',
   '  64   usage error: a bad flag or value',
   '  130  interrupted by Ctrl-C (143: SIGTERM) after rolling back what this run had changed',
@@ -20,7 +21,7 @@ export const EXIT_CODES_HELP = [
 export type Command =
   | { kind: 'run'; options: RunOptions; json: boolean; demo: false }
   | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
-  | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado' }
+  | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
   | { kind: 'help'; text: string }
   | { kind: 'version' };
 
@@ -131,7 +132,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   const streamlit = args.streamlit === 'tornado' ? 'tornado' : 'seed';
   if (positional[0] === 'fake-host') {
     const given = argv.some((a) => a === '--port' || a.startsWith('--port='));
-    return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit };
+    return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit, json: args.json };
   }
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
   if (args.demo) {

@@ -45,10 +45,15 @@ export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOp
 }
 
 /** Serves a fake host until SIGINT/SIGTERM, printing what a client needs to reach it. */
-export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado' }): Promise<number> {
+export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }): Promise<number> {
   const host = await startFakeHost({ port: command.port, streamlit: command.streamlit });
   for (const fault of command.faults) host.faults.add(fault as FaultName);
-  io.stdout.write(`${describeFakeHost(host)}\n`);
+  // --json: one line a CI script can read; otherwise the text a person reads.
+  io.stdout.write(
+    command.json
+      ? `${JSON.stringify({ host: host.host, port: host.port, user: host.user, identity: host.privateKeyPath, knownHosts: host.knownHostsPath, knownHostsLine: host.knownHostsLine, hostKeyFingerprint: host.hostKeyFingerprint, url: host.publicUrl })}\n`
+      : `${describeFakeHost(host)}\n`,
+  );
   await new Promise<void>((resolve) => {
     const unregister = io.onSignal(() => {
       unregister();

@@ -2,14 +2,12 @@
 import { createInterface } from 'node:readline/promises';
 import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import type { InterruptState } from '../engine/context.js';
-import { run, type RunIO } from '../engine/run.js';
+import type { RunIO } from '../engine/run.js';
 import { AppError, EXIT, messageOf } from '../errors.js';
-import { FAULTS } from '../fake-host/host.js';
+import { FAULTS } from '../fake-host/faults.js';
 import { toolVersion, type RunReport } from '../report/report.js';
 import { summarize } from '../report/summary.js';
-import { connectSsh } from '../transport/ssh.js';
 import { parseArgs } from './args.js';
-import { runDemo, serveFakeHost } from './demo.js';
 
 export interface CliIO {
   stdout: NodeJS.WriteStream;
@@ -67,7 +65,9 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout.write(`${toolVersion()}\n`);
       return EXIT.ok;
     }
-    if (command.kind === 'fake-host') return await serveFakeHost(io, command);
+    // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
+    if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
+    const [{ run }, { connectSsh }] = await Promise.all([import('../engine/run.js'), import('../transport/ssh.js')]);
     const json = command.json;
     const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || command.options.verbose;
     const interrupt: InterruptState = { signal: null };
@@ -80,7 +80,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     };
     const unregister = interruptHandler(io, interrupt);
     try {
-      if (command.kind === 'demo') return await runDemo(io, runIO, command);
+      if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
       const report = await run(command.options, ocapistaineWsFix, runIO);
       printReport(io, report, json);
       return report.exitCode;
