@@ -65,6 +65,7 @@ export const FAULTS = [
   'reject-new-config', // the image includes the template outside http {}: real nginx rejects it, crash loop
   'emerg-logs', // the container runs, and its logs carry a real nginx [emerg] line
   'blank-vars', // the entrypoint runs envsubst without a variable list: nginx's $variables vanish
+  'stale-image', // build succeeds but the image keeps the original template: the container serves the old config
   'upstream-down', // the upstream stops listening: nginx answers 502
   'forbidden', // something in front of the app answers 403 to everything
   'no-handshake', // the app refuses the WebSocket upgrade, plain requests look right

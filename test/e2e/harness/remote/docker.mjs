@@ -330,6 +330,12 @@ function buildImage(project, svc) {
     }
   }
   const template = files.find((f) => f.path === IMAGE_TEMPLATE)?.content.toString('utf8') ?? '';
+  if (faultOn('stale-image', template)) {
+    // The build "succeeds" but the image keeps the host's original template (a COPY that misses the
+    // edit): same image id, so `up -d` leaves the container running its old config.
+    const baseline = readFileSync(PATHS.baseline);
+    for (const f of files) if (f.path === IMAGE_TEMPLATE) f.content = baseline;
+  }
   if (faultOn('build-fails', template)) {
     step(`[${svc.name} internal] load build context`, [`transferring context: ${total}B done`]);
     p(`#${n + 1} [${svc.name} 2/${copies.length + 1}] ${copies[0]?.line ?? 'COPY'}`);
