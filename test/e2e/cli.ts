@@ -133,7 +133,8 @@ export async function finish(child: PromiseLike<{ exitCode?: number | undefined;
   const stderr = String(r.stderr ?? '');
   allOutputs.push(stdout, stderr);
   let report: Report | undefined;
-  if (args.includes('--json')) {
+  // A usage error (64) is refused before any run: no report, only the message on stderr.
+  if (args.includes('--json') && !(r.exitCode === 64 && stdout === '')) {
     try {
       report = JSON.parse(stdout) as Report;
     } catch (error) {
