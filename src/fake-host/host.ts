@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runDocker } from './compose/cli.js';
 import type { Container } from './compose/container.js';
@@ -13,6 +12,7 @@ import { generateKeys, knownHostsLine } from './keys.js';
 import { fixtureProjectDir } from './package-root.js';
 import { seedRunningStack } from './seed-state.js';
 import { startSshServer } from './ssh/ssh-server.js';
+import { makeTempRoot } from './temp-root.js';
 
 export { FAULTS, isFaultName, type FaultName } from './faults.js';
 export { describeFakeHost } from './describe.js';
@@ -61,8 +61,9 @@ const PROXY_SERVICE = 'ocapistaine';
 
 // Starts the whole fake host: temp HOME with the project, keys, SSH server, docker bridge, endpoint.
 export async function startFakeHost(options: FakeHostOptions = {}): Promise<FakeHost> {
-  const root = await mkdtemp(join(tmpdir(), 'apply-ws-fix-fake-host-'));
-  const cleanups: Array<() => Promise<void>> = [async () => rm(root, { recursive: true, force: true })];
+  const temp = await makeTempRoot();
+  const root = temp.path;
+  const cleanups: Array<() => Promise<void>> = [temp.remove];
   const cleanup = async (): Promise<void> => {
     for (const step of cleanups.reverse()) await step().catch(() => undefined);
     cleanups.length = 0;
