@@ -10,7 +10,9 @@ export type FaultName =
   | 'forbidden'
   | 'no-handshake'
   | 'health-fails'
-  | 'slow-start';
+  | 'slow-start'
+  | 'crash-on-start'
+  | 'crash-always';
 
 export const FAULTS: Readonly<Record<FaultName, string>> = Object.freeze({
   'build-fails': '`docker compose build` fails (exit 1); the image stays as it was',
@@ -23,6 +25,8 @@ export const FAULTS: Readonly<Record<FaultName, string>> = Object.freeze({
   'no-handshake': 'WebSocket handshakes never get 101, while plain requests look right',
   'health-fails': '/_stcore/health answers 503',
   'slow-start': '`docker compose up` takes slowStartMs (default 3000) to start the new container',
+  'crash-on-start': 'a container whose config differs from the original crash-loops at start (nginx -t still passes)',
+  'crash-always': 'every container start crash-loops, whatever its config (nginx -t still passes)',
 });
 
 // Lets the CLI validate --fault values without knowing the list.

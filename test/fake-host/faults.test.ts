@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAULTS, startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
 import { connect, type TestSession } from './ssh-client.js';
-import { FIXED_TEMPLATE, handshake, inProject, pause, writeTemplate } from './helpers.js';
+import { BROKEN_TEMPLATE, FIXED_TEMPLATE, handshake, inProject, pause, writeTemplate } from './helpers.js';
 
 const CRASH_WINDOW = 250;
 const SLOW_START = 800;
@@ -36,7 +36,7 @@ async function applyFix(): Promise<{ build: number | null; up: number | null; up
 
 describe('faults', () => {
   it('describes every fault in one line', () => {
-    expect(Object.keys(FAULTS)).toHaveLength(10);
+    expect(Object.keys(FAULTS)).toHaveLength(12);
     for (const text of Object.values(FAULTS)) expect(text).not.toContain('\n');
   });
 
@@ -139,6 +139,32 @@ describe('faults', () => {
     expect((await up).code).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_START);
     expect((await handshake(host.publicUrl)).status).toBe(101);
+  });
+
+  it('crash-on-start: a changed config crash-loops though nginx -t passes; the original config runs again', async () => {
+    host.faults.add('crash-on-start');
+    await applyFix();
+    const test = await inProject(session, 'docker compose run --rm --no-deps -T ocapistaine nginx -t');
+    expect(test.code).toBe(0);
+    expect(host.container()?.state).toBe('running');
+    await pause(CRASH_WINDOW + 50);
+    expect(JSON.parse((await inProject(session, 'docker compose ps --format json ocapistaine')).out).Status).toMatch(/^Restarting \(1\) /);
+    expect((await inProject(session, 'docker compose logs --tail 2 ocapistaine')).out).toContain('nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address in use)\n');
+    expect((await fetch(`${host.publicUrl}/`)).status).toBe(502);
+    await writeTemplate(session, BROKEN_TEMPLATE);
+    await inProject(session, 'docker compose build ocapistaine && docker compose up -d ocapistaine');
+    await pause(CRASH_WINDOW + 50);
+    expect(host.container()?.state).toBe('running');
+    expect((await fetch(`${host.publicUrl}/`)).status).toBe(200);
+  });
+
+  it('crash-always: even the original config crash-loops once restarted', async () => {
+    host.faults.add('crash-always');
+    await inProject(session, 'docker compose restart ocapistaine');
+    await pause(CRASH_WINDOW + 50);
+    expect(host.container()?.state).toBe('restarting');
+    expect((await inProject(session, 'docker compose exec -T ocapistaine nginx -t')).code).toBe(1);
+    expect((await inProject(session, 'docker compose run --rm --no-deps -T ocapistaine nginx -t')).code).toBe(0);
   });
 
   const endpointFaults: Array<[FaultName, string, number]> = [

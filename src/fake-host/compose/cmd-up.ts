@@ -106,7 +106,7 @@ async function upService(ctx: ComposeContext, service: ServiceDef, options: UpOp
 // --wait: a crash-looping container fails the wait once the crash window has passed.
 async function waitHealthy(ctx: ComposeContext, container: Container): Promise<number> {
   event(ctx, container.name, 'Waiting');
-  if (container.check.ok) {
+  if (container.crash === undefined) {
     event(ctx, container.name, 'Healthy');
     return 0;
   }

@@ -31,6 +31,7 @@ export interface Container {
   recreations: number;
   renderedBytes: Buffer; // /etc/nginx/nginx.conf
   check: NginxCheck;
+  crash?: string; // what nginx dies with at every start (a rejected config or a run-time failure)
   logs: LogEntry[];
 }
 
@@ -57,7 +58,7 @@ export function statusAt(c: Container, now: number, crashWindowMs: number): Cont
       attempts: [c.startedAt],
     };
   }
-  if (c.check.ok) {
+  if (c.crash === undefined) {
     return { state: 'running', status: `Up ${humanDuration(now - c.startedAt)}`, exitCode: 0, attempts: [c.startedAt] };
   }
   const elapsed = now - c.startedAt;

@@ -37,6 +37,8 @@ export class ComposeEmulator {
   readonly images = new Map<string, Image>();
   readonly containers = new Map<string, Container>();
   private queue: Promise<unknown> = Promise.resolve();
+  // each service's config at its first start: what fault crash-on-start spares
+  private readonly originalConfigs = new Map<string, string>();
 
   constructor(readonly options: EmulatorOptions) {}
 
@@ -155,7 +157,15 @@ export class ComposeEmulator {
     container.check = container.image.template
       ? checkNginxConfig(rendered, { rejectUpgradeMap: this.options.faults.has('reject-new-config') })
       : { ok: true, tree: [] };
-    if (container.check.ok) container.logs.push(...startupLines(at, 20 + Math.floor(Math.random() * 10)));
+    const key = `${container.project}/${container.service}`;
+    if (!this.originalConfigs.has(key)) this.originalConfigs.set(key, rendered);
+    const faults = this.options.faults;
+    const runtimeCrash =
+      faults.has('crash-always') || (faults.has('crash-on-start') && this.originalConfigs.get(key) !== rendered);
+    if (!container.check.ok) container.crash = container.check.message;
+    else if (runtimeCrash) container.crash = 'bind() to 0.0.0.0:80 failed (98: Address in use)';
+    else delete container.crash;
+    if (container.crash === undefined) container.logs.push(...startupLines(at, 20 + Math.floor(Math.random() * 10)));
   }
 
   // The entrypoint's envsubst over the image's template, with its variable list (or none: blank-vars).
@@ -180,9 +190,10 @@ export class ComposeEmulator {
 
   // A crash loop's [emerg] lines are computed lazily; a stop or restart makes them history.
   private freezeCrashLogs(container: Container, at: number): void {
-    if (container.check.ok || container.stoppedAt !== undefined) return;
+    const crash = container.crash;
+    if (crash === undefined || container.stoppedAt !== undefined) return;
     const status = statusAt(container, at, this.options.crashWindowMs);
-    for (const start of status.attempts) container.logs.push(...emergLines(start, container.check.message));
+    for (const start of status.attempts) container.logs.push(...emergLines(start, crash));
   }
 
   // ps state right now.
@@ -195,11 +206,11 @@ export class ComposeEmulator {
     const now = this.now();
     const entries = [...container.logs];
     const status = this.status(container);
-    if (!container.check.ok && container.stoppedAt === undefined) {
-      const message = container.check.message;
-      for (const at of status.attempts) entries.push(...emergLines(at, message));
+    const crash = container.crash;
+    if (crash !== undefined && container.stoppedAt === undefined) {
+      for (const at of status.attempts) entries.push(...emergLines(at, crash));
     }
-    if (container.check.ok && status.state === 'running' && this.options.faults.has('emerg-logs')) {
+    if (crash === undefined && status.state === 'running' && this.options.faults.has('emerg-logs')) {
       entries.push(workerEmergLine(container.startedAt + 15, 21));
     }
     return entries.filter((e) => e.at <= now).sort((a, b) => a.at - b.at);
@@ -213,7 +224,7 @@ export class ComposeEmulator {
   // The endpoint's requests show up in the proxy's access log, as on the real host.
   recordAccess(method: string, path: string, status: number, userAgent: string): void {
     const proxy = this.proxy();
-    if (proxy && proxy.stoppedAt === undefined && proxy.check.ok) proxy.logs.push(accessLine(this.now(), method, path, status, userAgent));
+    if (proxy && proxy.stoppedAt === undefined && proxy.crash === undefined) proxy.logs.push(accessLine(this.now(), method, path, status, userAgent));
   }
 }
 

@@ -76,7 +76,7 @@ function decideFor(emulator: ComposeEmulator, streamlit: StreamlitFlavour, req: 
   const page = (status: number): Decision => ({ kind: 'answer', status, body: nginxErrorPage(status), contentType: 'text/html' });
   if (faults.has('forbidden')) return page(403);
   const proxy = emulator.proxy();
-  if (!proxy || emulator.status(proxy).state !== 'running' || !proxy.check.ok) return page(502);
+  if (!proxy || emulator.status(proxy).state !== 'running' || proxy.crash !== undefined || !proxy.check.ok) return page(502);
   if (faults.has('upstream-down')) return page(502);
 
   const path = new URL(req.url ?? '/', 'http://fake-host').pathname;
