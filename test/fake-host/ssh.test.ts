@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,6 +75,15 @@ describe('SSH server: exec like sshd', () => {
     expect(readFileSync(join(host.home, 'blob')).equals(bytes)).toBe(true);
   });
 
+  it('moves megabytes both ways without loss (flow control)', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) % 251;
+    const r = await session.exec('cat > big.bin && cat big.bin && sha256sum big.bin >&2', big);
+    expect(r.code).toBe(0);
+    expect(r.stdout.equals(big)).toBe(true);
+    expect(r.err).toContain(createHash('sha256').update(big).digest('hex'));
+  });
+
   it('reads a file with no trailing newline exactly', async () => {
     const r = await session.exec(`printf 'last line without newline' > f.txt && cat f.txt`);
     expect(r.stdout.toString('latin1')).toBe('last line without newline');
@@ -131,7 +141,7 @@ describe('SSH server: exec like sshd', () => {
     expect(alive).toBe(false);
   });
 
-  it('refuses shell and pty requests politely', async () => {
+  it('refuses shell, pty and sftp requests politely', async () => {
     const { Client } = await import('ssh2');
     const client = new Client();
     await new Promise<void>((resolve, reject) => {
@@ -142,6 +152,8 @@ describe('SSH server: exec like sshd', () => {
     });
     const shellError = await new Promise<Error | undefined>((resolve) => client.shell(false, (err) => resolve(err)));
     expect(shellError?.message).toMatch(/Unable to open shell/);
+    const ptyError = await new Promise<Error | undefined>((resolve) => client.exec('true', { pty: true }, (err) => resolve(err)));
+    expect(ptyError?.message).toMatch(/pseudo-tty|pty|terminal/i);
     const sftpError = await new Promise<Error | undefined>((resolve) => client.sftp((err) => resolve(err)));
     expect(sftpError).toBeInstanceOf(Error);
     client.end();
