@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import type { RealHost } from './harness/real-host.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -162,4 +163,23 @@ export function explain(r: CliResult): string {
 // The status a report gives a step, or undefined when the step is not in it.
 export function stepStatus(r: CliResult, id: string): StepStatus | undefined {
   return r.report?.steps.find((s) => s.id === id)?.status;
+}
+
+// The checks of an apply, in their order; every other step of an apply report is a change step.
+export const APPLY_CHECKS = ['running', 'logs', 'rendered', 'endpoint'] as const;
+// The change steps every apply has, in order (the CLI may add more between them, e.g. a separate build).
+export const APPLY_CHANGES = ['backup', 'write-template', 'deploy'] as const;
+
+// The change steps of a report (ids and statuses), in report order.
+export function changeSteps(r: CliResult): { id: string; status: StepStatus; detail: string }[] {
+  return (r.report?.steps ?? []).filter((s) => !(APPLY_CHECKS as readonly string[]).includes(s.id));
+}
+
+// An apply's report lists its change steps first (the known ones in their order; the CLI may add
+// others, such as a separate build), then the four checks in order.
+export function expectApplyShape(r: CliResult): void {
+  const ids = (r.report?.steps ?? []).map((s) => s.id);
+  const changes = ids.slice(0, ids.length - APPLY_CHECKS.length);
+  expect(ids.slice(changes.length), explain(r)).toEqual([...APPLY_CHECKS]);
+  expect(changes.filter((id) => (APPLY_CHANGES as readonly string[]).includes(id)), explain(r)).toEqual([...APPLY_CHANGES]);
 }
