@@ -101,6 +101,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'do not ask before changing the host (required without a terminal)' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON report on stdout (progress goes to stderr)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'show each remote command and its output (secrets masked)' })
+    .option('force-unlock', { type: 'boolean', default: false, describe: 'remove a lock left on the host by a run that died, then go on' })
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
@@ -150,6 +151,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     knownHosts: expandHome(args['known-hosts'], penv.env),
     yes: args.yes,
     verbose: args.verbose,
+    forceUnlock: args['force-unlock'],
     ...TIMING_DEFAULTS,
     settleMs: seconds(args.settle, '--settle', 0),
     startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),

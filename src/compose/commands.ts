@@ -24,6 +24,8 @@ export const composeCommands = {
   build: (t: ComposeTarget) => compose(t, ['build', t.service]),
   up: (t: ComposeTarget, forceRecreate = false) =>
     compose(t, [...profileFlags(t), 'up', '-d', ...(forceRecreate ? ['--force-recreate'] : []), t.service]),
+  // nginx -t in a throwaway container of the image just built; the running container is not touched.
+  testConfig: (t: ComposeTarget) => compose(t, ['run', '--rm', '--no-deps', '-T', t.service, 'nginx', '-t']),
   ps: (t: ComposeTarget) => compose(t, ['ps', '-a', '--format', 'json', t.service]),
   // Never -f: it does not return.
   logs: (t: ComposeTarget, tail: number) => compose(t, ['logs', '--no-color', '--tail', String(tail), t.service]),

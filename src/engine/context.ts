@@ -6,6 +6,7 @@ import { InterruptedError } from '../errors.js';
 import { maskSecrets } from '../shell/mask.js';
 import { RemotePath } from '../shell/quote.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
+import { hostStatePaths, type HostStatePaths } from './host-state.js';
 import type { Journal } from './journal.js';
 import type { RunOptions } from './options.js';
 import type { Runbook } from './runbook.js';
@@ -23,12 +24,21 @@ export interface InterruptState {
   signal: 'SIGINT' | 'SIGTERM' | null;
 }
 
+/** The run's connection; replaced when a dropped connection is re-established for the rollback. */
+export interface TransportLink {
+  transport: Transport;
+}
+
 export interface Session {
   options: RunOptions;
   runbook: Runbook;
-  transport: Transport;
+  /** user@host:port, for messages. */
+  label: string;
+  link: TransportLink;
   runId: string;
   paths: RunPaths;
+  /** The lock and journal on the host. */
+  state: HostStatePaths;
   target: ComposeTarget;
   desired: Buffer;
   interrupt: InterruptState;
@@ -78,7 +88,8 @@ export interface SessionInit {
 
 /** Wraps a transport with the run's policies: interrupts, timeouts, verbose logging with secrets masked. */
 export function createSession(init: SessionInit): Session {
-  const { options, runbook, transport, interrupt } = init;
+  const { options, runbook, interrupt } = init;
+  const link: TransportLink = { transport: init.transport };
   const allowed = [runbook.targetVariable];
   const log = options.verbose && init.log ? init.log : () => {};
   const checkpoint = (): void => {
@@ -87,9 +98,11 @@ export function createSession(init: SessionInit): Session {
   return {
     options,
     runbook,
-    transport,
+    label: init.transport.label,
+    link,
     runId: init.runId ?? newRunId(),
     paths: runPaths(options, runbook),
+    state: hostStatePaths(options.dir, options.service),
     target: { dir: new RemotePath(options.dir), service: options.service, profiles: runbook.composeProfiles },
     desired: init.desired,
     interrupt,
@@ -98,7 +111,7 @@ export function createSession(init: SessionInit): Session {
     async exec(command, execOptions = {}) {
       checkpoint();
       log(`$ ${command}`);
-      const result = await transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
+      const result = await link.transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
       const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
       if (output !== '') log(maskSecrets(output, allowed).replace(/^/gm, '  '));
       log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);

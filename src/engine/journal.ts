@@ -9,11 +9,24 @@ export type JournalEntry =
   /** `docker compose up` ran (or was started): the container may run the new config. */
   | { kind: 'container-recreated' };
 
-/** An append-only record of the run's changes. Entries are pushed before the change they undo is made. */
+/** Persists an entry on the host before the change it stands for is made. */
+export type JournalWriter = (entry: JournalEntry) => Promise<void>;
+
+/** An append-only record of the run's changes. Entries are recorded before the change they undo is made. */
 export class Journal {
   private readonly list: JournalEntry[] = [];
 
-  record(entry: JournalEntry): void {
+  constructor(private readonly writer?: JournalWriter) {}
+
+  /** Records an entry here and on the host; a failed host write stops the change it precedes. */
+  async record(entry: JournalEntry): Promise<void> {
+    if (this.list.some((existing) => existing.kind === entry.kind)) return;
+    this.list.push(entry);
+    await this.writer?.(entry);
+  }
+
+  /** Takes over an entry of an unfinished earlier run, so this run's rollback undoes it too. */
+  adopt(entry: JournalEntry): void {
     if (!this.list.some((existing) => existing.kind === entry.kind)) this.list.push(entry);
   }
 

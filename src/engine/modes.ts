@@ -4,7 +4,7 @@ import { endpointCheck } from '../steps/check-endpoint.js';
 import { logsCheck } from '../steps/check-logs.js';
 import { renderedCheck } from '../steps/check-rendered.js';
 import { runningCheck } from '../steps/check-running.js';
-import { deployStep } from '../steps/deploy.js';
+import { buildStep, deployStep, validateStep } from '../steps/deploy.js';
 import { redeployBackupStep, restoreBackupStep } from '../steps/restore-backup.js';
 import { writeTemplateStep } from '../steps/write-template.js';
 import type { Action } from './options.js';
@@ -18,7 +18,7 @@ export interface Mode {
 }
 
 const APPLY: Mode = {
-  steps: [backupStep, writeTemplateStep, deployStep] as readonly ChangeStep[],
+  steps: [backupStep, writeTemplateStep, buildStep, validateStep, deployStep] as readonly ChangeStep[],
   checks: [runningCheck, logsCheck, renderedCheck, endpointCheck],
   undo: true,
 };

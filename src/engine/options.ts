@@ -16,6 +16,8 @@ export interface RunOptions {
   url: string;
   yes: boolean;
   verbose: boolean;
+  /** Remove a lock left on the host by a run that died, then go on. */
+  forceUnlock: boolean;
   /** How long a container must stay running after a restart before it counts as up (crash loops show Up first). */
   settleMs: number;
   /** The longest wait for the container to run after `up`. */

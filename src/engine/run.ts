@@ -10,7 +10,9 @@ import { gatherFacts } from '../steps/gather.js';
 import { planUndo } from '../steps/undo.js';
 import type { Transport } from '../transport/transport.js';
 import { createSession, type InterruptState, type RunContext, type Session } from './context.js';
+import { HostRecord } from './host-record.js';
 import { Journal } from './journal.js';
+import { describeUnfinished, findUnfinished, type UnfinishedRun } from './run-journal.js';
 import type { RunOptions } from './options.js';
 import { recoveryCommands } from './recovery.js';
 import type { Runbook } from './runbook.js';
@@ -53,7 +55,7 @@ function write(io: RunIO, text: string): void {
 /** The plan as an operator reads it before saying yes. */
 export function describePlan(session: Session, planned: readonly Planned[], checks: readonly CheckStep[]): string {
   const { options } = session;
-  const lines = [`Plan for ${session.transport.label} (${options.dir}, service ${options.service}):`];
+  const lines = [`Plan for ${session.label} (${options.dir}, service ${options.service}):`];
   for (const { step, plan } of planned) {
     lines.push(plan.kind === 'change' ? `  ~ ${step.title}: ${plan.summary}` : `  = ${step.title}: already done (${plan.reason})`);
   }
@@ -111,16 +113,25 @@ function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[]): Li
 }
 
 // Unwinds the journal as its own task list, so each undo action and its outcome show; never throws.
+// An action that fails because the connection dropped is retried once on a new connection.
 async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
   const actions = planUndo(ctx);
   const report: RollbackReport = { restored: true, actions: [] };
   // A second Ctrl-C during the rollback is handled by the CLI; the rollback itself must not be interrupted.
-  const session = { ...ctx, checkpoint: () => {}, exec: (command: string, options?: Parameters<Session['exec']>[1]) => ctx.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options }) };
+  const session: RunContext = { ...ctx, checkpoint: () => {}, exec: (command, options) => ctx.link.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options }) };
   const tasks: ListrTask[] = actions.map((action) => ({
     title: action.title,
     task: async (_, task) => {
       try {
-        const detail = await action.run(session);
+        let detail: string;
+        try {
+          detail = await action.run(session);
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          task.title = `${action.title}: the connection dropped (${messageOf(error)}); reconnecting`;
+          await reconnect(ctx, io);
+          detail = await action.run(session);
+        }
         report.actions.push({ id: action.id, title: action.title, status: 'done', detail });
         task.title = `${action.title}: ${detail}`;
       } catch (error) {
@@ -134,6 +145,26 @@ async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
     .run()
     .catch(() => {});
   return report;
+}
+
+const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000];
+
+// Bounded backoff: three tries, then the rollback reports the host as not restored (exit 2) with the commands.
+async function reconnect(ctx: RunContext, io: RunIO): Promise<void> {
+  let last: unknown;
+  for (const delay of RECONNECT_DELAYS_MS) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      const fresh = await io.connect(ctx.options);
+      const old = ctx.link.transport;
+      ctx.link.transport = fresh;
+      await old.close().catch(() => {});
+      return;
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new Error(`could not reconnect to ${ctx.label}: ${messageOf(last)}`);
 }
 
 function errorOf(error: unknown): RunReport['error'] {
@@ -166,6 +197,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     rollback: null,
     error: null,
     recovery: null,
+    unfinished: null,
   };
   const finish = (outcome: Outcome, exitCode: number, error?: unknown): RunReport => {
     report.outcome = outcome;
@@ -176,32 +208,52 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
   };
   const mode = modeOf(options.action);
   let transport: Transport | undefined;
+  let record: HostRecord | undefined;
   let ctx: RunContext | undefined;
   try {
-    // Stage 1: connect once, read the host, check the preconditions. Read-only.
+    // Stage 1: connect once, take the run lock, read the host, check the preconditions. Writes nothing else.
     const desired = await readFile(runbook.desiredTemplateFile);
+    let session: Session | undefined;
     await new Listr(
       [
         {
           title: `Connect to ${options.user}@${options.host}:${options.port}`,
           task: async () => {
             transport = await io.connect(options);
+            session = createSession({ options, runbook, transport, desired, interrupt: io.interrupt, log: (line) => io.output.write(`${line}\n`) });
+            report.runId = session.runId;
+            record = new HostRecord(session);
+          },
+        },
+        {
+          title: 'Take the run lock on the host',
+          skip: () => (options.dryRun ? 'Take the run lock: a dry-run reads only' : false),
+          task: async (_, task) => {
+            const note = await record!.lock();
+            task.title = `Took the run lock ${session!.state.lock}${note ? ` (${note})` : ''}`;
           },
         },
         {
           title: 'Check the preconditions and read the host',
           task: async (_, task) => {
-            const session = createSession({ options, runbook, transport: transport!, desired, interrupt: io.interrupt, log: (line) => io.output.write(`${line}\n`) });
-            report.runId = session.runId;
-            const facts = await gatherFacts(session);
-            ctx = { ...session, facts, journal: new Journal(), deployed: false };
-            task.title = `Preconditions hold: ${options.dir} has ${session.paths.templateName}; ${facts.composeVersion}; service ${options.service} is ${facts.container?.status ?? 'not created'}`;
+            const facts = await gatherFacts(session!);
+            ctx = { ...session!, facts, journal: new Journal(record!.writer), deployed: false };
+            task.title = `Preconditions hold: ${options.dir} has ${session!.paths.templateName}; ${facts.composeVersion}; service ${options.service} is ${facts.container?.status ?? 'not created'}`;
           },
         },
       ],
       listrOptions(io),
     ).run();
     const run = ctx!;
+    const unfinished = findUnfinished(run.facts.journal, run.runId);
+    if (unfinished !== undefined) {
+      report.unfinished = { ...unfinished, resolution: resolutionOf(options) };
+      write(io, `Found an unfinished run: ${describeUnfinished(unfinished)}.\n${report.unfinished.resolution}`);
+      if (!options.dryRun) {
+        adoptUnfinished(run, unfinished);
+        await record!.takeOver(unfinished);
+      }
+    }
     const planned: Planned[] = mode.steps.map((step) => ({ step, plan: step.plan(run) }));
     report.checksums = checksums(run);
     const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string' ? [plan.diff] : []));
@@ -216,7 +268,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     }
     if (changes.length > 0 && io.confirm) {
       const verb = options.action === 'rollback' ? 'Roll back' : 'Apply';
-      if (!(await io.confirm(`${verb} ${changes.length} change(s) on ${run.transport.label}?`))) {
+      if (!(await io.confirm(`${verb} ${changes.length} change(s) on ${run.label}?`))) {
         write(io, 'Nothing was changed.');
         return finish('declined', EXIT.checkFailed);
       }
@@ -249,8 +301,22 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const start = error instanceof StartError ? error : new StartError(messageOf(error), 'start', undefined, error);
     return finish('could-not-start', start.exitCode, error instanceof AppError ? error : start);
   } finally {
+    await record?.close({ outcome: report.outcome, exitCode: report.exitCode, rollback: report.rollback });
     await transport?.close().catch(() => {});
   }
+}
+
+function resolutionOf(options: RunOptions): string {
+  if (options.dryRun) return 'An apply would finish it (and undo its changes too if a check fails); --rollback would undo it.';
+  return options.action === 'rollback' ? 'This rollback undoes its changes.' : 'This run finishes it; if a check fails, the rollback undoes its changes too.';
+}
+
+// The unfinished run's changes become this run's to undo: its backup holds the original template.
+function adoptUnfinished(ctx: RunContext, unfinished: UnfinishedRun): void {
+  const backup = ctx.facts.backups.find((b) => b.name === unfinished.backup);
+  if (backup !== undefined) ctx.journal.adopt({ kind: 'template-written', backup: backup.path, original: backup.content });
+  if (unfinished.imageBuilt) ctx.journal.adopt({ kind: 'image-built' });
+  if (unfinished.containerRecreated) ctx.journal.adopt({ kind: 'container-recreated' });
 }
 
 // After a complete rollback, the changes this run made are reported as rolled back (a backup is kept).

@@ -54,6 +54,8 @@ export interface RunReport {
   error: { message: string; code: string; remedy: string | null; step: string | null } | null;
   /** Exact commands that put the host back by hand, when the tool could not. */
   recovery: string[] | null;
+  /** An earlier run this one found unfinished in the host's journal, and what this run does about it. */
+  unfinished: { runId: string; action: string; by: string; startedAt: string; backup: string | undefined; imageBuilt: boolean; containerRecreated: boolean; resolution: string } | null;
 }
 
 let version: string | undefined;

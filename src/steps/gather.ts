@@ -3,6 +3,8 @@ import { composeCommands } from '../compose/commands.js';
 import { parsePsJson, type ContainerStatus } from '../compose/parse.js';
 import type { Session } from '../engine/context.js';
 import { StartError } from '../errors.js';
+import { readJournalCommand } from '../engine/host-state.js';
+import { parseJournal, type JournalEvent } from '../engine/run-journal.js';
 import { shellJoin, type RemotePath } from '../shell/quote.js';
 import { firstLine, succeeded, type ExecResult } from '../transport/transport.js';
 
@@ -23,6 +25,8 @@ export interface HostFacts {
   rendered: Buffer | undefined;
   /** The target URL in the running container; undefined when unset or unreadable. */
   targetUrl: string | undefined;
+  /** Recent events of the run journal on the host. */
+  journal: JournalEvent[];
 }
 
 /** `cat` of a remote file: raw bytes, never trimmed. */
@@ -42,9 +46,9 @@ function precondition(session: Session, results: Record<'list' | 'template' | 'v
   if (!succeeded(results.list)) {
     const why = firstLine(results.list);
     if (/cd:|can't cd|No such file/i.test(why) && !/proxy-configs|ls:/.test(why)) {
-      throw new StartError(`the project directory ${options.dir} does not exist on ${session.transport.label}: ${why}`, 'precondition-dir', 'Check --dir (a leading ~/ is the remote user\'s home).');
+      throw new StartError(`the project directory ${options.dir} does not exist on ${session.label}: ${why}`, 'precondition-dir', 'Check --dir (a leading ~/ is the remote user\'s home).');
     }
-    throw new StartError(`cannot list ${paths.configDir} on ${session.transport.label}: ${why}`, 'precondition-dir', 'Check --dir and --service.');
+    throw new StartError(`cannot list ${paths.configDir} on ${session.label}: ${why}`, 'precondition-dir', 'Check --dir and --service.');
   }
   if (!succeeded(results.template)) {
     throw new StartError(`the template ${paths.template} cannot be read: ${firstLine(results.template)}`, 'precondition-template', `Check --dir and --service (the template is ${session.runbook.templatePath(options.service)} in the project directory).`);
@@ -85,13 +89,14 @@ export async function readLive(session: Session): Promise<{ rendered: Buffer | u
 /** Gathers the host's facts and checks the preconditions (step 1 of the runbook). */
 export async function gatherFacts(session: Session): Promise<HostFacts> {
   const { paths, target } = session;
-  const [list, template, version, servicesResult, ps, live] = await Promise.all([
+  const [list, template, version, servicesResult, ps, live, journal] = await Promise.all([
     session.exec(`${shellJoin(['cd', '--', paths.dir])} && ${shellJoin(['ls', '-1A', '--', paths.configDir])}`),
     session.exec(catCommand(paths.template)),
     session.exec(composeCommands.version(target)),
     session.exec(composeCommands.services(target)),
     session.exec(composeCommands.ps(target)),
     readLive(session),
+    session.exec(readJournalCommand(session.state)),
   ]);
   const services = precondition(session, { list, template, version, services: servicesResult });
   const names = list.stdout
@@ -114,5 +119,6 @@ export async function gatherFacts(session: Session): Promise<HostFacts> {
     services,
     container: containerOf(ps, target.service),
     ...live,
+    journal: parseJournal(journal.stdout.toString('utf8')),
   };
 }

@@ -34,7 +34,7 @@ export const restoreBackupStep = defineStep<{ backup: BackupFile; diff: string }
     return { kind: 'change', summary: `put ${backup.name} back over ${ctx.paths.template}`, backup, diff: templateDiff(ctx.paths.template.path, template, backup.content) };
   },
   async apply(ctx, plan) {
-    ctx.journal.record({ kind: 'template-written', backup: plan.backup.path, original: ctx.facts.template });
+    await ctx.journal.record({ kind: 'template-written', backup: plan.backup.path, original: ctx.facts.template });
     const current = await ctx.exec(catCommand(ctx.paths.template));
     if (!succeeded(current) || !current.stdout.equals(ctx.facts.template)) {
       ctx.journal.forget('template-written');

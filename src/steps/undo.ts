@@ -9,6 +9,7 @@ import { atomicWriteCommand } from './atomic-write.js';
 import { waitRunning } from './check-running.js';
 import { tail } from './deploy.js';
 import { catCommand, containerOf, readLive } from './gather.js';
+import { renderTemplate } from './render.js';
 
 export interface UndoAction {
   id: string;
@@ -46,23 +47,25 @@ const rebuildImage: UndoAction = {
   },
 };
 
-// Recreates the container only if it does not already run the config it ran before this run.
+// Recreates the container only if it does not already serve the original template, rendered as its entrypoint does.
 const recreateContainer: UndoAction = {
   id: 'recreate-container',
   title: 'Recreate the container with the original config',
   async run(ctx) {
-    const before = ctx.facts.rendered;
     const [ps, live] = await Promise.all([ctx.exec(composeCommands.ps(ctx.target)), readLive(ctx)]);
+    const original = ctx.journal.get('template-written')?.original;
+    const url = live.targetUrl ?? ctx.facts.targetUrl;
+    const expected = original !== undefined && url !== undefined ? renderTemplate(original, { [ctx.runbook.targetVariable]: url }) : ctx.facts.rendered;
     const container = containerOf(ps, ctx.target.service);
-    if (container?.state === 'running' && before !== undefined && live.rendered?.equals(before)) {
+    if (container?.state === 'running' && expected !== undefined && live.rendered?.equals(expected)) {
       return `${container.name} still runs the original config`;
     }
     const up = await ctx.exec(composeCommands.up(ctx.target, true));
     if (!succeeded(up)) throw new StepError('rollback', `docker compose up -d --force-recreate failed:\n${tail(up, ctx.runbook.targetVariable)}`);
     const status = await waitRunning(ctx, ctx.options.settleMs, ctx.options.startTimeoutMs);
-    if (before !== undefined) {
+    if (expected !== undefined) {
       const after = await readLive(ctx);
-      if (!after.rendered?.equals(before)) throw new StepError('rollback', 'the recreated container does not run the config it ran before this run');
+      if (!after.rendered?.equals(expected)) throw new StepError('rollback', 'the recreated container does not run the original config');
     }
     return `${status.name}: ${status.status}, original config`;
   },

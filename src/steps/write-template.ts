@@ -19,7 +19,7 @@ export const writeTemplateStep = defineStep<{ diff: string; backup: string }>({
   async apply(ctx, plan) {
     const { paths } = ctx;
     const backupPath = paths.configDir.join(plan.backup);
-    ctx.journal.record({ kind: 'template-written', backup: backupPath, original: ctx.facts.template });
+    await ctx.journal.record({ kind: 'template-written', backup: backupPath, original: ctx.facts.template });
     // Compare-and-swap against the backup: refuse if the template is no longer what was backed up.
     const command = atomicWriteCommand(paths, ctx.runId, plan.backup);
     const result = await ctx.exec(command, { stdin: ctx.desired });

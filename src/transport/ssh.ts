@@ -103,6 +103,8 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
     if (error instanceof StartError) throw error;
     throw connectError(target, error, verdict);
   }
+  // Without TCP_NODELAY each small exec request waits ~40 ms for Nagle's algorithm.
+  ssh.connection?.setNoDelay(true);
   return new SshTransport(ssh, `${target.user}@${target.host}:${target.port}`);
 }
 

@@ -14,9 +14,9 @@ afterEach(async () => {
 });
 
 const cases: [FaultName, string, RegExp][] = [
-  ['build-fails', 'deploy', /docker compose build ocapistaine failed/],
+  ['build-fails', 'build', /docker compose build ocapistaine failed/],
   ['up-fails', 'deploy', /docker compose up -d ocapistaine failed/],
-  ['reject-new-config', 'running', /not running: Restarting/],
+  ['crash-on-start', 'running', /not running: Restarting/],
   ['emerg-logs', 'logs', /\[emerg\]/],
   ['upstream-down', 'endpoint', /handshake 502/],
   ['forbidden', 'endpoint', /handshake 403/],
@@ -38,9 +38,25 @@ describe('a failed check rolls the run back by itself', () => {
     expect(report.steps.find((s) => s.id === 'backup')?.status).toBe('done');
   });
 
-  it('a fault that breaks the original config too leaves the host not restored: exit 2 and the commands to recover', async () => {
-    // Blanked variables leave `proxy_set_header X-Real-IP ;` in any config, which nginx rejects: no config can run.
+  it('a config nginx rejects never goes live: nginx -t in a throwaway container stops the run before up', async () => {
+    const before = host.container();
+    host.faults.add('reject-new-config');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ outcome: 'failed-and-restored', exitCode: 1, error: { step: 'validate', message: expect.stringMatching(/"map" directive is not allowed here/) } });
+    expect(report.steps.find((s) => s.id === 'deploy')?.status).toBe('not-run');
+    expect(host.container()).toMatchObject({ recreations: before?.recreations, startedAt: before?.startedAt, renderedConfig: before?.renderedConfig });
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+  });
+
+  it('blanked variables are caught by nginx -t too, before anything goes live', async () => {
     host.faults.add('blank-vars');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ exitCode: 1, error: { step: 'validate' } });
+  });
+
+  it('a fault that breaks every start leaves the host not restored: exit 2 and the commands to recover', async () => {
+    // The container crash-loops at start whatever its config (nginx -t passes: it does not bind): nothing can run.
+    host.faults.add('crash-always');
     const { report } = await runAgainst(host);
     expect(report).toMatchObject({ outcome: 'failed-not-restored', exitCode: 2, error: { step: 'running' } });
     expect(report.rollback?.restored).toBe(false);
@@ -63,7 +79,7 @@ describe('a failed check rolls the run back by itself', () => {
   });
 
   it('a crash loop that shows Up at first is caught by the settle wait', async () => {
-    host.faults.add('reject-new-config');
+    host.faults.add('crash-on-start');
     const { report } = await runAgainst(host, { settleMs: 600 });
     const running = report.steps.find((s) => s.id === 'running');
     expect(running).toMatchObject({ status: 'failed' });

@@ -30,7 +30,7 @@ describe('apply against the broken host', () => {
     expect(await readFile(join(host.projectDir, BACKUP))).toEqual(BROKEN);
     expect((await handshake()).status).toBe(101);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
-      ['backup', 'done'], ['write-template', 'done'], ['deploy', 'done'],
+      ['backup', 'done'], ['write-template', 'done'], ['build', 'done'], ['validate', 'done'], ['deploy', 'done'],
       ['running', 'done'], ['logs', 'done'], ['rendered', 'done'], ['endpoint', 'done'],
     ]);
     expect(report.steps.find((s) => s.id === 'endpoint')?.detail).toMatch(/handshake 101/);
@@ -55,6 +55,8 @@ describe('apply against the broken host', () => {
     expect(skipped).toEqual({
       backup: 'the template already holds the new config: nothing to back up',
       'write-template': 'the template already holds the new config',
+      build: 'the running container already serves the new config',
+      validate: 'the running container already serves the new config',
       deploy: 'the running container already serves the new config',
     });
     expect(host.container()?.recreations).toBe(recreations);
@@ -67,7 +69,7 @@ describe('apply against the broken host', () => {
     const container = host.container();
     const { report, output } = await runAgainst(host, { dryRun: true }, { renderer: 'simple' });
     expect(report).toMatchObject({ outcome: 'dry-run', exitCode: 0, action: 'dry-run' });
-    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change']);
+    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change', 'would-change', 'would-change']);
     expect(report.diff).toContain('+map $http_upgrade $connection_upgrade {');
     expect(output).toContain('+        proxy_set_header Connection $connection_upgrade;');
     expect(await snapshotFiles(host.projectDir)).toEqual(files);

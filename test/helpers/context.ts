@@ -21,6 +21,7 @@ export function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     knownHosts: '/dev/null',
     yes: true,
     verbose: false,
+    forceUnlock: false,
     ...TIMING_DEFAULTS,
     ...overrides,
   };
@@ -44,6 +45,7 @@ export function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     container: { name: 'vaettir-ocapistaine-1', service: 'ocapistaine', state: 'running', status: 'Up 3 hours', health: '', exitCode: 0 },
     rendered: render(BROKEN),
     targetUrl: TARGET,
+    journal: [],
     ...overrides,
   };
 }

@@ -48,7 +48,7 @@ export async function snapshotFiles(dir: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
-/** The remote commands that could change the host, from the fake host's record of exec requests. */
+/** The remote commands that could change the project or the container (the tool's own lock and journal aside). */
 export function changingCommands(commands: readonly string[]): string[] {
-  return commands.filter((c) => /\b(compose (build|up|restart)|mv|ln|cp|rm)\b|cat > /.test(c));
+  return commands.filter((c) => !c.includes('.apply-ws-fix/') && /\b(compose (build|up|restart)|mv|ln|cp|rm)\b|cat > /.test(c));
 }
