@@ -1,0 +1,218 @@
+// Faults 10–12 of issue 3, through the built CLI on the real host: the SSH connection drops after the
+// template was written (10), Ctrl-C while `docker compose build` runs (11), and the template changes on
+// the host between the plan and the write (12). The switches live in the test host: a `docker` wrapper
+// that holds `build` for a moment, sshd's connections cut by the harness, a third party's edit.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execa } from 'execa';
+import { allOutputs, CLI_PATH, cliEnv, cliMissing, explain, finish, hostFlags, REPO, runCli, spawnCli, staleBuildWarning, type CliResult } from './cli.js';
+import { realHostPrerequisites, startRealHost, TEMPLATE_REL, type ContainerState, type RealHost } from './harness/real-host.js';
+import { waitFor } from './harness/system.js';
+import { backup, changingDockerCalls, expectBrokenHost, expectFixedHost, liveConfig, rendered, SEED_CONFIG, template } from './host-state.js';
+
+const missing = [...realHostPrerequisites(), ...[cliMissing()].filter((m): m is string => m !== undefined)];
+const skip = missing.length > 0 && !process.env.CI;
+if (skip) console.warn(`e2e safety tests skipped, missing: ${missing.join('; ')}`);
+const stale = staleBuildWarning();
+if (stale) console.warn(stale);
+// `script` (util-linux) gives the CLI a terminal, so it shows its plan and waits at its prompt.
+const SCRIPT = '/usr/bin/script';
+
+const identity = (c: ContainerState | undefined) => ({ id: c?.id, startedAtMs: c?.startedAtMs, restartCount: c?.restartCount, nginxPid: c?.nginxPid, imageId: c?.imageId });
+
+// A `docker` on the host's PATH that holds the first `build` for `seconds`, marking when it starts.
+// The marker lives in the user's home; reset() provisions the real `docker` again.
+function holdFirstBuild(host: RealHost, seconds: number): { started: () => boolean } {
+  const original = host.readFile('bin/docker');
+  const hook = [
+    'case " $* " in',
+    `  *" build "*) if [ ! -e "$HOME/.hold-build.done" ]; then : > "$HOME/.hold-build.started"; sleep ${seconds}; : > "$HOME/.hold-build.done"; fi ;;`,
+    'esac',
+    '',
+  ].join('\n');
+  if (!original.startsWith('#!/bin/sh\n')) throw new Error(`unexpected ~/bin/docker: ${original}`);
+  host.writeFile('bin/docker', original.replace('#!/bin/sh\n', `#!/bin/sh\n${hook}`));
+  return { started: () => existsSync(`${host.home}/.hold-build.started`) };
+}
+
+function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a real host', () => {
+  let host: RealHost;
+
+  beforeAll(async () => {
+    if (missing.length) throw new Error(`cannot run: ${missing.join('; ')}`);
+    host = await startRealHost();
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  describe('fault 11: SIGINT while `docker compose build` runs', () => {
+    let r: CliResult;
+    let before: ContainerState | undefined;
+    let since = 0;
+
+    beforeAll(async () => {
+      await host.reset();
+      const hold = holdFirstBuild(host, 2);
+      before = host.container();
+      since = Date.now();
+      const args = [...hostFlags(host), '--yes', '--json'];
+      const child = spawnCli(args);
+      await waitFor('the build to start on the host', hold.started, 20_000, 25);
+      child.kill('SIGINT');
+      r = await finish(child, args, since);
+    });
+
+    test('exit 130 after rolling back; the report says it was interrupted and the rollback is complete', () => {
+      expect(r.exitCode, explain(r)).toBe(130);
+      expect(r.report?.exitCode).toBe(130);
+      expect(r.report?.error?.code).toBe('interrupted');
+      expect(r.report?.outcome).toBe('failed-and-restored');
+      expect(r.report?.rollback?.restored).toBe(true);
+      expect(r.report?.rollback?.actions.map((a) => a.id)).toContain('restore-template');
+      expect(r.report?.steps.find((s) => s.id === 'deploy')?.status).toMatch(/not-run|rolled-back/);
+      expect(r.stderr).toMatch(/SIGINT: stopping at the next safe point/);
+    });
+
+    test('the original template is back, the container was never replaced and runs the original config', async () => {
+      expect(template(host)).toBe(host.originalTemplate);
+      expect(backup(host)).toBe(host.originalTemplate);
+      expect(identity(host.container())).toEqual(identity(before));
+      expect(changingDockerCalls(host, since).filter((c) => / up /.test(` ${c} `))).toEqual([]);
+      await expectBrokenHost(host);
+    });
+
+    test('the next run applies cleanly', async () => {
+      const again = await runCli([...hostFlags(host), '--yes', '--json']);
+      expect(again.exitCode, explain(again)).toBe(0);
+      await expectFixedHost(host);
+    });
+  });
+
+  describe('fault 12: the template changes on the host between the plan and the apply', () => {
+    const edit = (host: RealHost) => `# edited by hand on the host while apply-ws-fix was planning\n${host.originalTemplate}`;
+
+    test('between a --dry-run and the apply: the apply plans from what is there now, and the edit is kept in the backup', async () => {
+      await host.reset();
+      const dry = await runCli([...hostFlags(host), '--dry-run', '--json']);
+      expect(dry.exitCode, explain(dry)).toBe(0);
+      expect(dry.report?.diff).not.toMatch(/edited by hand/);
+
+      host.writeFile(TEMPLATE_REL, edit(host));
+      const apply = await runCli([...hostFlags(host), '--yes', '--json']);
+      expect(apply.exitCode, explain(apply)).toBe(0);
+      // The diff it applied is against the edited template, not the one the dry run saw.
+      expect(apply.report?.diff).toMatch(/^-# edited by hand on the host/m);
+      expect(apply.report?.checksums?.original).not.toBe(dry.report?.checksums?.original);
+      expect(backup(host)).toBe(edit(host));
+      await expectFixedHost(host);
+
+      // And a rollback gives the edit back, byte for byte.
+      const back = await runCli([...hostFlags(host), '--rollback', '--yes', '--json']);
+      expect(back.exitCode, explain(back)).toBe(0);
+      expect(template(host)).toBe(edit(host));
+      expect(await liveConfig(host)).toBe(rendered(host, edit(host)));
+    });
+
+    test.skipIf(!existsSync(SCRIPT))('while the CLI waits at its prompt after showing the plan: noticed before writing, nothing written or lost (exit 1)', async () => {
+      await host.reset();
+      const before = host.container();
+      const since = Date.now();
+      // A terminal for the CLI: no --yes, so it shows the plan and asks.
+      const command = [process.execPath, CLI_PATH, ...hostFlags(host), '--verbose'].map(shellQuote).join(' ');
+      const child = execa(SCRIPT, ['-qfec', command, '/dev/null'], { reject: false, cwd: REPO, extendEnv: false, env: cliEnv(), stdin: 'pipe', timeout: 60_000 });
+      let shown = '';
+      child.stdout?.on('data', (d: Buffer) => (shown += d.toString('utf8')));
+      await waitFor('the confirmation prompt', () => /\[y\/N\]/.test(shown), 20_000, 25);
+      expect(shown).toMatch(/^\+map \$http_upgrade \$connection_upgrade \{\r?$/m);
+
+      // Someone edits the template on the host while the operator reads the plan; then says yes.
+      host.writeFile(TEMPLATE_REL, edit(host));
+      child.stdin?.write('y\n');
+      const done = await child;
+      child.stdin?.end();
+      const out = String(done.stdout ?? '');
+      allOutputs.push(out);
+      expect(done.exitCode, out).toBe(1);
+      expect(out).toMatch(/the template changed on the host after it was read/);
+      expect(out).not.toMatch(/Applied/);
+
+      // The edit is still the template; nothing was built or restarted; the config in the container is the original.
+      expect(template(host)).toBe(edit(host));
+      expect([undefined, edit(host), host.originalTemplate]).toContain(backup(host));
+      expect(backup(host)).not.toBe(SEED_CONFIG);
+      expect(changingDockerCalls(host, since)).toEqual([]);
+      expect(identity(host.container())).toEqual(identity(before));
+      expect(await liveConfig(host)).toBe(rendered(host, host.originalTemplate));
+
+      // The next plan starts from the edit: nothing of it is lost.
+      const dry = await runCli([...hostFlags(host), '--dry-run', '--json']);
+      expect(dry.report?.diff).toMatch(/^-# edited by hand on the host/m);
+    });
+  });
+
+  describe('fault 10: the SSH connection drops after the template was written', () => {
+    let r: CliResult;
+
+    beforeAll(async () => {
+      await host.reset();
+      const hold = holdFirstBuild(host, 3);
+      const args = [...hostFlags(host), '--yes', '--json'];
+      const started = Date.now();
+      const child = spawnCli(args);
+      await waitFor('the build to start on the host', hold.started, 20_000, 25);
+      expect(template(host)).toBe(SEED_CONFIG);
+      expect(await host.dropSshConnections()).toBeGreaterThan(0);
+      r = await finish(child, args, started);
+    });
+
+    test('the CLI does not pretend: exit 2 (not restored) with the exact recovery commands, or exit 1 after reconnecting', () => {
+      expect([1, 2], explain(r)).toContain(r.exitCode);
+      if (r.exitCode === 1) {
+        expect(r.report?.outcome).toBe('failed-and-restored');
+        expect(template(host)).toBe(host.originalTemplate);
+        return;
+      }
+      expect(r.report?.outcome).toBe('failed-not-restored');
+      expect(r.report?.rollback?.restored).toBe(false);
+      const recovery = r.report?.recovery ?? [];
+      expect(recovery[0]).toBe(`ssh -p ${host.port} ${host.user}@127.0.0.1`);
+      expect(recovery[1]).toMatch(/^cp -p -- "\$HOME"\/vaettir\/proxy-configs\/ocapistaine\.conf\.template\.backup "\$HOME"\/vaettir\/proxy-configs\/ocapistaine\.conf\.template\b/);
+      expect(recovery.join('\n')).toMatch(/docker compose build ocapistaine/);
+      expect(recovery.join('\n')).toMatch(/up -d --force-recreate ocapistaine/);
+    });
+
+    // Product bug: the lost connection is reported as a failed build with an empty reason and the remedy
+    // "Read the build output above" (src/steps/deploy.ts: the build's exit status is null because the
+    // channel closed, src/transport/ssh.ts:145 passes that on as an ordinary failure). The report should
+    // say the SSH connection was lost.
+    test.fails('the report says the SSH connection was lost', () => {
+      expect(`${r.report?.error?.message} ${r.report?.error?.remedy}`).toMatch(/connection|disconnect|not connected/i);
+    });
+
+    // The journal on the host (issue 4) lets the next run find this unfinished run and finish its rollback.
+    test.skip('the next run finds the unfinished run and completes the rollback (needs the host journal (issue 4))', async () => {
+      const next = await runCli([...hostFlags(host), '--yes', '--json']);
+      expect(`${next.stderr}\n${JSON.stringify(next.report)}`).toMatch(/unfinished|interrupted|previous run/i);
+      expect(template(host)).toBe(host.originalTemplate);
+      await expectBrokenHost(host);
+    });
+
+    test('the recovery commands, typed over ssh as given, put the host back', async () => {
+      if (r.exitCode !== 2) return;
+      const commands = (r.report?.recovery ?? []).slice(1).map((line) => line.replace(/\s+#.*$/, ''));
+      const out = await host.ssh(commands.join(' && '));
+      expect(out.code, out.stderr).toBe(0);
+      await expectBrokenHost(host);
+    });
+  });
+
+  test('the secret (OCAPISTAINE_API_TOKEN) is in no output of any run above', () => {
+    expect(allOutputs.length).toBeGreaterThan(10);
+    for (const out of allOutputs) expect(out.includes(host.secret), out).toBe(false);
+  });
+});
