@@ -28,6 +28,8 @@ export interface RunIO {
   confirm?: (question: string) => Promise<boolean>;
   connect(options: RunOptions): Promise<Transport>;
   interrupt: InterruptState;
+  /** A line a step as it starts and ends, for a fleet's per-host task group. */
+  onProgress?: (line: string) => void;
 }
 
 interface Planned {
@@ -36,7 +38,7 @@ interface Planned {
 }
 
 // The listr2 options of every stage: our own signal handling, and the renderer the CLI chose.
-function listrOptions(io: RunIO) {
+export function listrOptions(io: RunIO) {
   return {
     renderer: io.renderer === 'silent' ? ('silent' as const) : ('default' as const),
     fallbackRenderer: 'simple' as const,
@@ -67,10 +69,11 @@ export function describePlan(session: Session, planned: readonly Planned[], chec
 }
 
 // A listr2 task for a change step: skip with its reason, or apply and report the detail.
-function changeTask(ctx: RunContext, entry: Planned, results: StepReport[]): ListrTask {
+function changeTask(ctx: RunContext, entry: Planned, results: StepReport[], progress?: (line: string) => void): ListrTask {
   return {
     title: entry.step.title,
     task: async (_, task) => {
+      progress?.(entry.step.title);
       const started = Date.now();
       const report: StepReport = { id: entry.step.id, title: entry.step.title, status: 'failed', durationMs: 0, detail: '' };
       results.push(report);
@@ -92,10 +95,11 @@ function changeTask(ctx: RunContext, entry: Planned, results: StepReport[]): Lis
   };
 }
 
-function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[]): ListrTask {
+function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[], progress?: (line: string) => void): ListrTask {
   return {
     title: check.title,
     task: async (_, task) => {
+      progress?.(check.title);
       const started = Date.now();
       const report: StepReport = { id: check.id, title: check.title, status: 'failed', durationMs: 0, detail: '' };
       results.push(report);
@@ -277,7 +281,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     // Stage 2: apply the changes, then verify. A failure after any change unwinds the journal.
     try {
       await new Listr(
-        [...planned.map((entry) => changeTask(run, entry, report.steps)), ...mode.checks.map((check) => checkTask(run, check, report.steps))],
+        [...planned.map((entry) => changeTask(run, entry, report.steps, io.onProgress)), ...mode.checks.map((check) => checkTask(run, check, report.steps, io.onProgress))],
         listrOptions(io),
       ).run();
     } catch (error) {

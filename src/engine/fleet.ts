@@ -1,0 +1,76 @@
+// Several hosts in one command: each host its own run (own connection, lock, journal and rollback),
+// at most `concurrency` at a time; a failure on one host never touches the others.
+import { Listr } from 'listr2';
+import { EXIT } from '../errors.js';
+import type { RunReport } from '../report/report.js';
+import type { RunOptions } from './options.js';
+import { run, listrOptions, type RunIO } from './run.js';
+import type { Runbook } from './runbook.js';
+
+export interface FleetTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** This host's public URL, when it has its own (a hosts file's second column); else --url. */
+  url?: string;
+}
+
+/** Parses `[user@]host[:port]` (IPv6 as `[addr]:port`), filling in the defaults. */
+export function parseTarget(text: string, defaults: { port: number; user: string }): FleetTarget {
+  const at = text.lastIndexOf('@');
+  const user = at >= 0 ? text.slice(0, at) : defaults.user;
+  const rest = at >= 0 ? text.slice(at + 1) : text;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  if (bracketed) return { user, host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaults.port };
+  const colon = rest.lastIndexOf(':');
+  if (colon > 0 && rest.indexOf(':') === colon) return { user, host: rest.slice(0, colon), port: Number(rest.slice(colon + 1)) };
+  return { user, host: rest, port: defaults.port };
+}
+
+/** A hosts file: one `[user@]host[:port] [url]` a line; blank lines and # comments are skipped. */
+export function parseHostsFile(text: string, defaults: { port: number; user: string }): FleetTarget[] {
+  return text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [target = '', url] = line.split(/\s+/);
+      return { ...parseTarget(target, defaults), ...(url ? { url } : {}) };
+    });
+}
+
+// Worst first: a host not restored outranks an interrupt, which outranks a failed start or check.
+const SEVERITY: readonly number[] = [EXIT.notRestored, EXIT.terminated, EXIT.interrupted, EXIT.couldNotStart, EXIT.checkFailed, EXIT.usage, EXIT.ok];
+
+/** The exit code of a fleet run: the worst host's. */
+export function worstExitCode(codes: readonly number[]): number {
+  for (const code of SEVERITY) if (codes.includes(code)) return code;
+  return codes[0] ?? EXIT.ok;
+}
+
+/** Runs the action on every target, each in its own task group; returns one report per target, in order. */
+export async function runFleet(base: RunOptions, targets: readonly FleetTarget[], runbook: Runbook, io: RunIO, concurrency: number): Promise<RunReport[]> {
+  const reports: RunReport[] = new Array(targets.length);
+  const tasks = targets.map((target, index) => ({
+    title: `${target.user}@${target.host}:${target.port}`,
+    task: async (_: unknown, task: { title: string; output?: string }) => {
+      const report = await run({ ...base, ...target }, runbook, { ...io, renderer: 'silent', confirm: undefined, onProgress: (line: string) => (task.output = line) });
+      reports[index] = report;
+      task.title = `${target.user}@${target.host}:${target.port}: ${report.outcome} (exit ${report.exitCode}, ${(report.durationMs / 1000).toFixed(1)} s)`;
+      if (report.exitCode !== EXIT.ok) throw new Error(task.title);
+    },
+  }));
+  await new Listr(tasks, { ...listrOptions(io), concurrent: Math.max(1, concurrency), exitOnError: false })
+    .run()
+    .catch(() => {});
+  return reports;
+}
+
+/** One line a host, for the end of a fleet run. */
+export function fleetTable(reports: readonly RunReport[]): string {
+  const rows = reports.map((r) => [`${r.user}@${r.host}:${r.port}`, r.outcome, String(r.exitCode), `${(r.durationMs / 1000).toFixed(1)} s`, r.error ? r.error.message.split('\n')[0]! : '']);
+  const header = ['host', 'outcome', 'exit', 'time', 'what failed'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
