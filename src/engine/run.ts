@@ -2,6 +2,7 @@
 // apply and verify → on failure, unwind what the journal recorded. Never throws: the report says it all.
 import { readFile } from 'node:fs/promises';
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { diagnose, type Diagnosis } from '../diagnosis/diagnose.js';
 import { AppError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
 import { sha256 } from '../report/checksum.js';
 import { toolVersion, type Outcome, type RollbackReport, type RunReport, type StepReport } from '../report/report.js';
@@ -151,6 +152,26 @@ async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
   return report;
 }
 
+// The seed's troubleshooting, read-only, as a task of its own; a diagnosis that fails is only a note.
+async function diagnoseTask(ctx: RunContext, error: unknown, io: RunIO): Promise<Diagnosis | null> {
+  let found: Diagnosis | null = null;
+  await new Listr(
+    [
+      {
+        title: 'Diagnose the failure',
+        task: async (_, task) => {
+          found = await diagnose(ctx, error);
+          task.title = found ? `Likely cause: ${found.cause}` : 'Diagnose the failure: nothing to add to the error';
+        },
+      },
+    ],
+    { ...listrOptions(io), exitOnError: false },
+  )
+    .run()
+    .catch(() => {});
+  return found;
+}
+
 const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000];
 
 // Bounded backoff: three tries, then the rollback reports the host as not restored (exit 2) with the commands.
@@ -202,6 +223,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     error: null,
     recovery: null,
     unfinished: null,
+    diagnosis: null,
   };
   const finish = (outcome: Outcome, exitCode: number, error?: unknown): RunReport => {
     report.outcome = outcome;
@@ -286,6 +308,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       ).run();
     } catch (error) {
       markNotRun(report, planned, mode.checks);
+      if (!(error instanceof InterruptedError)) report.diagnosis = await diagnoseTask(run, error, io);
       const exitFor = (restored: boolean): number => (error instanceof InterruptedError ? error.exitCode : restored ? EXIT.checkFailed : EXIT.notRestored);
       if (run.journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
       if (!mode.undo) {
@@ -327,7 +350,7 @@ function adoptUnfinished(ctx: RunContext, unfinished: UnfinishedRun): void {
 function markRolledBack(report: RunReport, planned: readonly Planned[]): void {
   for (const { step } of planned) {
     const entry = report.steps.find((s) => s.id === step.id);
-    if (entry !== undefined && !step.keptOnRollback && (entry.status === 'done' || entry.status === 'failed')) entry.status = 'rolled-back';
+    if (entry !== undefined && !step.keptOnRollback && entry.status === 'done') entry.status = 'rolled-back';
   }
 }
 

@@ -23,10 +23,17 @@ exit 1
 `;
 }
 
-// Writes the script as <binDir>/docker, executable.
+// A `curl` that never leaves the machine: the host's requests to the upstream are answered by the emulator.
+const CURL_SCRIPT = `#!/bin/bash
+# fake host: curl -> the emulator's view of the upstream (no request leaves this machine)
+exec docker __upstream-curl "$@"
+`;
+
+// Writes the script as <binDir>/docker, executable, and the curl shim beside it.
 export async function installDockerScript(binDir: string, port: number, token: string): Promise<string> {
   const path = join(binDir, 'docker');
   await writeFile(path, dockerScript(port, token));
   await chmod(path, 0o755);
+  await writeFile(join(binDir, 'curl'), CURL_SCRIPT, { mode: 0o755 });
   return path;
 }

@@ -55,6 +55,8 @@ export interface RunReport {
   /** Exact commands that put the host back by hand, when the tool could not. */
   recovery: string[] | null;
   /** An earlier run this one found unfinished in the host's journal, and what this run does about it. */
+  /** When a check failed: the likely cause, the remedy and the evidence, from the seed's troubleshooting. */
+  diagnosis: { cause: string; remedy: string; evidence: string[] } | null;
   unfinished: { runId: string; action: string; by: string; startedAt: string; backup: string | undefined; imageBuilt: boolean; containerRecreated: boolean; resolution: string } | null;
 }
 

@@ -22,6 +22,11 @@ export function summarize(report: RunReport): string {
     lines.push(`  What failed: ${report.error.message.replace(/\n/g, '\n    ')}`);
     if (report.error.remedy) lines.push(`  What to do: ${report.error.remedy}`);
   }
+  if (report.diagnosis) {
+    lines.push(`  Likely cause: ${report.diagnosis.cause}`);
+    for (const item of report.diagnosis.evidence) lines.push(`    - ${item.replace(/\n/g, '\n      ')}`);
+    lines.push(`  Remedy: ${report.diagnosis.remedy}`);
+  }
   for (const step of report.steps) {
     if (step.status === 'not-run') continue;
     // Skips say why; done steps were detailed in the task list, so only their time shows here.

@@ -13,19 +13,20 @@ afterEach(async () => {
   await host.close();
 });
 
-const cases: [FaultName, string, RegExp][] = [
-  ['build-fails', 'build', /docker compose build ocapistaine failed/],
-  ['up-fails', 'deploy', /docker compose up -d ocapistaine failed/],
-  ['crash-on-start', 'running', /not running: Restarting/],
-  ['emerg-logs', 'logs', /\[emerg\]/],
-  ['upstream-down', 'endpoint', /handshake 502/],
-  ['forbidden', 'endpoint', /handshake 403/],
-  ['no-handshake', 'endpoint', /did not get 101/],
-  ['health-fails', 'endpoint', /\/_stcore\/health answered 503/],
+// fault, the step named, the error, and the likely cause the diagnosis gives (null: nothing to add).
+const cases: [FaultName, string, RegExp, RegExp | null][] = [
+  ['build-fails', 'build', /docker compose build ocapistaine failed/, null],
+  ['up-fails', 'deploy', /docker compose up -d ocapistaine failed/, null],
+  ['crash-on-start', 'running', /not running: Restarting/, /nginx reports errors/],
+  ['emerg-logs', 'logs', /\[emerg\]/, /nginx reports errors/],
+  ['upstream-down', 'endpoint', /handshake 502/, /the upstream \(the tunnel\) is down/],
+  ['forbidden', 'endpoint', /handshake 403/, /refuses every request/],
+  ['no-handshake', 'endpoint', /did not get 101/, /strips them/],
+  ['health-fails', 'endpoint', /\/_stcore\/health answered 503/, /not healthy/],
 ];
 
 describe('a failed check rolls the run back by itself', () => {
-  it.each(cases)('%s → exit 1, step %s named, host as before', async (fault, step, message) => {
+  it.each(cases)('%s → exit 1, step %s named, host as before', async (fault, step, message, cause) => {
     const renderedBefore = host.container()?.renderedConfig;
     host.faults.add(fault);
     const { report } = await runAgainst(host);
@@ -36,6 +37,9 @@ describe('a failed check rolls the run back by itself', () => {
     expect(host.container()).toMatchObject({ state: 'running', renderedConfig: renderedBefore });
     expect(report.steps.find((s) => s.id === 'write-template')?.status).toBe('rolled-back');
     expect(report.steps.find((s) => s.id === 'backup')?.status).toBe('done');
+    expect(report.steps.find((s) => s.id === step)?.status).toBe('failed');
+    if (cause === null) expect(report.diagnosis).toBeNull();
+    else expect(report.diagnosis?.cause).toMatch(cause);
   });
 
   it('a config nginx rejects never goes live: nginx -t in a throwaway container stops the run before up', async () => {
@@ -44,6 +48,7 @@ describe('a failed check rolls the run back by itself', () => {
     const { report } = await runAgainst(host);
     expect(report).toMatchObject({ outcome: 'failed-and-restored', exitCode: 1, error: { step: 'validate', message: expect.stringMatching(/"map" directive is not allowed here/) } });
     expect(report.steps.find((s) => s.id === 'deploy')?.status).toBe('not-run');
+    expect(report.diagnosis?.evidence[0]).toMatch(/"map" directive is not allowed here in \/etc\/nginx\/nginx.conf:2\n\s+template line 2: map \$http_upgrade \$connection_upgrade \{/);
     expect(host.container()).toMatchObject({ recreations: before?.recreations, startedAt: before?.startedAt, renderedConfig: before?.renderedConfig });
     expect(await readFile(host.templatePath)).toEqual(BROKEN);
   });
@@ -99,11 +104,13 @@ describe('interruptions and races', () => {
   it('Ctrl-C during the build stops at the next safe point, rolls back and exits 130', async () => {
     host.faults.add('slow-start');
     const interrupt = { signal: null as 'SIGINT' | 'SIGTERM' | null };
-    const timer = setTimeout(() => {
-      interrupt.signal = 'SIGINT';
-    }, 400);
+    // Ctrl-C as soon as the build has been sent to the host.
+    const timer = setInterval(() => {
+      if (host.stats.commands.some((c) => c.includes('compose build'))) interrupt.signal = 'SIGINT';
+    }, 5);
     const { report } = await runAgainst(host, {}, { interrupt });
-    clearTimeout(timer);
+    clearInterval(timer);
+    expect(report.steps.find((s) => s.id === 'deploy')?.status).toBe('not-run');
     expect(report.exitCode).toBe(130);
     expect(report.rollback?.restored).toBe(true);
     expect(await readFile(host.templatePath)).toEqual(BROKEN);

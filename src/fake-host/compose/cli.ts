@@ -61,6 +61,8 @@ export async function runDocker(emulator: ComposeEmulator, call: DockerInvocatio
         return 0;
       case 'compose':
         return await runCompose(emulator, call, rest, io);
+      case '__upstream-curl':
+        return upstreamCurl(emulator, io);
       case 'exec':
         return dockerExec(emulator, rest, io);
       case 'inspect':
@@ -117,4 +119,16 @@ async function runCompose(emulator: ComposeEmulator, call: DockerInvocation, arg
     }
     throw error;
   }
+}
+
+// The host's `curl` (a shim on the fake host's PATH) reaching the upstream: the fake host never lets a request
+// leave the machine, so it answers for the tunnel as the faults say: down → curl's "could not resolve", else 200.
+function upstreamCurl(emulator: ComposeEmulator, io: CommandIO): number {
+  if (emulator.options.faults.has('upstream-down')) {
+    io.out('000');
+    io.err('curl: (6) Could not resolve host: ocapistaine.ngrok-free.app\n');
+    return 6;
+  }
+  io.out('200');
+  return 0;
 }
