@@ -62,6 +62,13 @@ export function verifyHostKey(files: { path: string; text: string }[], host: str
   return { kind: 'mismatch', fingerprint, expected };
 }
 
+/** The key types known_hosts holds for the host (revoked keys left out), in file order: the ones to ask the server for first. */
+export function knownKeyTypes(files: { path: string; text: string }[], host: string, port: number): string[] {
+  const name = hostLookupName(host, port);
+  const entries = files.flatMap((file) => parseKnownHosts(file.text, file.path)).filter((entry) => entry.marker === 'none' && entryMatchesHost(entry, name));
+  return [...new Set(entries.map((entry) => entry.type))];
+}
+
 // The line OpenSSH's StrictHostKeyChecking=accept-new appends when HashKnownHosts is off. A host name that known_hosts
 // would read as patterns (`*`, `a,b`, `!x`) or as another field is refused: it would trust the key for other hosts.
 export function knownHostsLine(host: string, port: number, key: HostKey): string {

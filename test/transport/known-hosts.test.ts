@@ -10,6 +10,7 @@ import {
   hostLookupName,
   keyTypeOfBlob,
   knownHostsLine,
+  knownKeyTypes,
   readKnownHostsFiles,
   verifyHostKey,
   type HostKey,
@@ -384,5 +385,16 @@ describe.skipIf(sshKeygen === undefined)(`cross-checks with OpenSSH's ssh-keygen
     expect(verifyHostKey(files, 'web.example', 2222, E)).toEqual({ kind: 'match', file: path, line: 2 });
     expect(verifyHostKey(files, 'web.example', 22, B).kind).toBe('mismatch');
     expect(verifyHostKey(files, 'web.example', 2200, A).kind).toBe('unknown');
+  });
+});
+
+describe('knownKeyTypes', () => {
+  it('lists the types known for the host, in file order, without revoked keys or other hosts', () => {
+    const files = [
+      { path: 'a', text: fill('[h]:2222 {R}\nother {E}\n@revoked [h]:2222 {A}\n') },
+      { path: 'b', text: fill('[h]:2222 {E}\n[h]:2222 {R}\n') },
+    ];
+    expect(knownKeyTypes(files, 'h', 2222)).toEqual(['ssh-rsa', 'ecdsa-sha2-nistp256']);
+    expect(knownKeyTypes(files, 'h', 22)).toEqual([]);
   });
 });
