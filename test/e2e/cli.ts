@@ -47,6 +47,8 @@ export interface Report {
   rollback: { restored: boolean; actions: { id: string; title: string; status: string; detail: string }[] } | null;
   error: { message: string; code: string; remedy: string | null; step: string | null } | null;
   recovery: string[] | null;
+  // An earlier run found unfinished in the host's journal (newer CLIs; absent before).
+  unfinished?: { runId: string; action: string; resolution: string } | null;
 }
 
 export interface CliResult {
