@@ -1,0 +1,240 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InterruptedError, StartError } from '../../src/errors.js';
+import { KeyRing, PASSPHRASE_ENV, type Credentials, type PassphrasePrompt } from '../../src/transport/credentials.js';
+import { parsePrivateKey, publicBlobOfLine, publicBlobOfPrivateKey } from '../../src/transport/key-file.js';
+import { readHidden, terminalPassphrasePrompt } from '../../src/transport/passphrase-prompt.js';
+import { encryptedCopy, makeKey, startAgent, type Agent } from './key-helpers.js';
+
+const PASS = 'correct horse battery staple';
+const scratch = mkdtempSync(join(tmpdir(), 'credentials-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const plain = makeKey(scratch, 'plain');
+const locked = { path: encryptedCopy(plain.path, join(scratch, 'locked'), PASS), pub: plain.pub };
+const other = makeKey(scratch, 'other');
+writeFileSync(join(scratch, 'not-a-key'), 'hello\n');
+
+// Every passphrase prompt call, with scripted answers; fails the test if asked more than scripted.
+function scriptedPrompt(answers: string[]): PassphrasePrompt & { questions: string[] } {
+  const questions: string[] = [];
+  const prompt = async (question: string): Promise<string> => {
+    questions.push(question);
+    const answer = answers.shift();
+    if (answer === undefined) throw new Error(`unexpected prompt: ${question}`);
+    return answer;
+  };
+  return Object.assign(prompt, { questions });
+}
+
+async function startError(promise: Promise<unknown>): Promise<StartError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StartError);
+  return error as StartError;
+}
+
+// No message may carry the passphrase, wherever it came from.
+function expectNoSecret(error: StartError): void {
+  expect(`${error.message} ${error.remedy ?? ''}`).not.toContain(PASS);
+  expect(JSON.stringify(error)).not.toContain(PASS);
+}
+
+describe('key files', () => {
+  it('tells a plain key, an encrypted one, a wrong passphrase and a non-key apart', () => {
+    const text = readFileSync(locked.path, 'utf8');
+    expect(parsePrivateKey(readFileSync(plain.path, 'utf8')).kind).toBe('key');
+    expect(parsePrivateKey(text).kind).toBe('encrypted');
+    expect(parsePrivateKey(text, 'wrong').kind).toBe('wrong-passphrase');
+    expect(parsePrivateKey(text, PASS).kind).toBe('key');
+    expect(parsePrivateKey('hello').kind).toBe('unreadable');
+  });
+
+  it('reads the public key of an encrypted OpenSSH key without its passphrase', () => {
+    expect(publicBlobOfPrivateKey(readFileSync(locked.path, 'utf8'))).toEqual(publicBlobOfLine(plain.pub));
+    expect(publicBlobOfPrivateKey('-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----')).toBeUndefined();
+  });
+});
+
+describe('KeyRing: --identity', () => {
+  const ring = (env: NodeJS.ProcessEnv = {}, prompt?: PassphrasePrompt) => new KeyRing({ env: { HOME: scratch, ...env }, prompt });
+
+  it('offers that key alone, never the agent', async () => {
+    const credentials = await ring({ SSH_AUTH_SOCK: join(scratch, 'no-agent') }).credentials({ identity: plain.path, identityFiles: [] });
+    expect(credentials.agent).toBeUndefined();
+    expect(credentials.offered).toEqual([plain.path]);
+  });
+
+  it('a missing file or a non-key is exit 3 naming the file', async () => {
+    const missing = await startError(ring().credentials({ identity: join(scratch, 'nope'), identityFiles: [] }));
+    expect(missing).toMatchObject({ code: 'identity', exitCode: 3 });
+    expect(missing.message).toMatch(/nope: no such file/);
+    const notKey = await startError(ring().credentials({ identity: join(scratch, 'not-a-key'), identityFiles: [] }));
+    expect(notKey).toMatchObject({ code: 'identity' });
+  });
+
+  it(`an encrypted key opens with ${PASSPHRASE_ENV}`, async () => {
+    const credentials = await ring({ [PASSPHRASE_ENV]: PASS }).credentials({ identity: locked.path, identityFiles: [] });
+    expect(credentials.keys.map((k) => k.key.getPublicSSH())).toEqual([publicBlobOfLine(plain.pub)]);
+  });
+
+  it(`a wrong ${PASSPHRASE_ENV}: exit 3, a clear remedy, and the passphrase in no message`, async () => {
+    const error = await startError(ring({ [PASSPHRASE_ENV]: `${PASS}!` }).credentials({ identity: locked.path, identityFiles: [] }));
+    expect(error).toMatchObject({ code: 'key-passphrase', exitCode: 3 });
+    expect(error.message).toMatch(/APPLY_WS_FIX_PASSPHRASE does not decrypt it/);
+    expect(error.remedy).toMatch(/ssh-add/);
+    expect(`${error.message}${error.remedy}`).not.toContain(`${PASS}!`);
+  });
+
+  it('no passphrase and no terminal: exit 3 saying how to give one', async () => {
+    const error = await startError(ring().credentials({ identity: locked.path, identityFiles: [] }));
+    expect(error).toMatchObject({ code: 'key-encrypted' });
+    expect(error.remedy).toMatch(/terminal.*APPLY_WS_FIX_PASSPHRASE.*ssh-add/);
+  });
+
+  it('on a terminal: asks (OpenSSH\'s wording), again after a wrong answer, and once per file per run', async () => {
+    const prompt = scriptedPrompt(['wrong', PASS]);
+    const keys = ring({}, prompt);
+    await keys.credentials({ identity: locked.path, identityFiles: [] });
+    await keys.credentials({ identity: locked.path, identityFiles: [] });
+    expect(prompt.questions).toEqual([`Enter passphrase for key '${locked.path}': `, `Bad passphrase, try again for key '${locked.path}': `]);
+  });
+
+  it('three wrong answers: exit 3, key-passphrase, no passphrase in the message', async () => {
+    const error = await startError(ring({}, scriptedPrompt(['a', 'b', PASS.toUpperCase()])).credentials({ identity: locked.path, identityFiles: [] }));
+    expect(error).toMatchObject({ code: 'key-passphrase' });
+    expect(error.message).toMatch(/wrong passphrase .* \(3 tries\)/);
+    expectNoSecret(error);
+  });
+
+  it('an empty answer passes the key over: then --identity has nothing to offer', async () => {
+    const error = await startError(ring({}, scriptedPrompt([''])).credentials({ identity: locked.path, identityFiles: [] }));
+    expect(error).toMatchObject({ code: 'key-encrypted' });
+  });
+
+  it('Ctrl-C at the prompt is an interrupt (exit 130), not a key error', async () => {
+    const keys = ring({}, async () => {
+      throw new InterruptedError('SIGINT');
+    });
+    await expect(keys.credentials({ identity: locked.path, identityFiles: [] })).rejects.toBeInstanceOf(InterruptedError);
+  });
+});
+
+describe('KeyRing: default key files and IdentityFile', () => {
+  const home = join(scratch, 'home');
+  mkdirSync(join(home, '.ssh'), { recursive: true });
+  encryptedCopy(plain.path, join(home, '.ssh', 'id_ed25519'), PASS);
+  makeKey(join(home, '.ssh'), 'id_ecdsa');
+
+  it('offers every default file it can open, and says which it passed over', async () => {
+    const credentials = await new KeyRing({ env: { HOME: home } }).credentials({ identityFiles: [] });
+    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ecdsa')]);
+    expect(credentials.skipped.join('\n')).toMatch(/id_ed25519: encrypted, and no passphrase/);
+  });
+
+  it('opens the encrypted default file with the passphrase', async () => {
+    const credentials = await new KeyRing({ env: { HOME: home, [PASSPHRASE_ENV]: PASS } }).credentials({ identityFiles: [] });
+    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_ecdsa')]);
+  });
+
+  it('IdentityFile entries replace the defaults; missing ones are passed over silently', async () => {
+    const credentials = await new KeyRing({ env: { HOME: home } }).credentials({ identityFiles: [join(scratch, 'nope'), other.path] });
+    expect(credentials).toMatchObject({ offered: [other.path], skipped: [] });
+  });
+
+  it('nothing to offer at all: exit 3, no-credentials, or the encrypted key\'s remedy when one was passed over', async () => {
+    const empty = await startError(new KeyRing({ env: { HOME: join(scratch, 'nobody') } }).credentials({ identityFiles: [] }));
+    expect(empty).toMatchObject({ code: 'no-credentials' });
+    expect(empty.remedy).toMatch(/--identity/);
+    const lockedOnly = await startError(new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [locked.path] }));
+    expect(lockedOnly).toMatchObject({ code: 'key-encrypted' });
+    const wrong = await startError(new KeyRing({ env: { HOME: scratch, [PASSPHRASE_ENV]: 'nope' } }).credentials({ identityFiles: [locked.path] }));
+    expect(wrong).toMatchObject({ code: 'key-passphrase' });
+  });
+});
+
+describe('KeyRing with an ssh-agent', () => {
+  let agent: Agent;
+  beforeAll(async () => {
+    agent = await startAgent();
+    agent.add(plain.path);
+    agent.add(other.path);
+  });
+  afterAll(() => agent?.stop());
+
+  it('offers the agent first; an encrypted file whose key the agent holds is not opened (no prompt)', async () => {
+    const home = join(scratch, 'agent-home');
+    mkdirSync(join(home, '.ssh'), { recursive: true });
+    encryptedCopy(plain.path, join(home, '.ssh', 'id_ed25519'), PASS);
+    const credentials = await new KeyRing({ env: { HOME: home, SSH_AUTH_SOCK: agent.socket }, prompt: scriptedPrompt([]) }).credentials({ identityFiles: [] });
+    expect(credentials.agent).toBe(agent.socket);
+    expect(credentials.keys).toEqual([]);
+    expect(credentials.offered).toEqual(["the ssh-agent's 2 key(s)"]);
+  });
+
+  it('--identity of an encrypted key the agent holds: the agent signs, showing that one key only', async () => {
+    const credentials: Credentials = await new KeyRing({ env: { SSH_AUTH_SOCK: agent.socket }, prompt: scriptedPrompt([]) }).credentials({ identity: locked.path, identityFiles: [] });
+    expect(typeof credentials.agent).toBe('object');
+    const shown = await new Promise<Buffer[]>((resolve, reject) =>
+      (credentials.agent as { getIdentities(cb: (e: Error | undefined, k?: { getPublicSSH(): Buffer }[]) => void): void }).getIdentities((e, keys) => (e ? reject(e) : resolve((keys ?? []).map((k) => k.getPublicSSH())))),
+    );
+    expect(shown).toEqual([publicBlobOfLine(plain.pub)]);
+  });
+
+  it('an agent socket that does not answer is noted, not offered', async () => {
+    const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: join(scratch, 'dead.sock') } }).credentials({ identityFiles: [other.path] });
+    expect(credentials.agent).toBeUndefined();
+    expect(credentials.skipped.join('\n')).toMatch(/ssh-agent at .*dead\.sock/);
+  });
+});
+
+// A stand-in terminal: a stream with isTTY and a raw-mode switch that records its calls.
+function fakeTerminal() {
+  const stdin = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, modes: [] as boolean[] });
+  Object.assign(stdin, {
+    setRawMode(mode: boolean) {
+      stdin.modes.push(mode);
+      stdin.isRaw = mode;
+      return stdin;
+    },
+  });
+  const written: string[] = [];
+  const stderr = Object.assign(new PassThrough(), { isTTY: true });
+  stderr.on('data', (chunk: Buffer) => written.push(chunk.toString()));
+  return { stdin: stdin as typeof stdin & { setRawMode(mode: boolean): unknown }, stderr, written };
+}
+
+describe('the terminal prompt', () => {
+  it('reads a line in raw mode, echoes nothing, restores the mode; backspace and Ctrl-U edit', async () => {
+    const term = fakeTerminal();
+    const answer = readHidden(term, 'Enter passphrase: ');
+    term.stdin.write('xx\u0015sec');
+    term.stdin.write('rett\u007f\r');
+    await expect(answer).resolves.toBe('secret');
+    await new Promise((r) => setImmediate(r));
+    expect(term.written.join('')).toBe('Enter passphrase: \n');
+    expect(term.stdin.modes).toEqual([true, false]);
+  });
+
+  it('Ctrl-C rejects as SIGINT; Ctrl-D on an empty line answers empty', async () => {
+    const term = fakeTerminal();
+    const interrupted = readHidden(term, 'q: ');
+    term.stdin.write('ab\u0003');
+    await expect(interrupted).rejects.toBeInstanceOf(InterruptedError);
+    const empty = readHidden(term, 'q: ');
+    term.stdin.write('\u0004');
+    await expect(empty).resolves.toBe('');
+  });
+
+  it('exists only when stdin and stderr are both terminals', () => {
+    const term = fakeTerminal();
+    expect(terminalPassphrasePrompt(term)).toBeTypeOf('function');
+    expect(terminalPassphrasePrompt({ ...term, stderr: Object.assign(new PassThrough(), { isTTY: false }) })).toBeUndefined();
+    expect(terminalPassphrasePrompt({ stdin: new PassThrough(), stderr: term.stderr })).toBeUndefined();
+  });
+});
