@@ -148,3 +148,14 @@ describe('secrets', () => {
     expect(output).toContain('OCAPISTAINE_TARGET_URL');
   });
 });
+
+describe('what browsers see', () => {
+  it('a fix browsers cannot use (the app refuses their Origin) is not reported as working: exit 1 and the Streamlit settings to change', async () => {
+    host.faults.add('origin-check');
+    const { report } = await runAgainst(host);
+    expect(report).toMatchObject({ exitCode: 1, error: { step: 'endpoint', message: expect.stringMatching(/browser's WebSocket handshake .* did not get 101/) } });
+    expect(report.diagnosis?.cause).toMatch(/refuses the browser's Origin/);
+    expect(report.diagnosis?.remedy).toMatch(/server\.enableXsrfProtection/);
+    expect(await readFile(host.templatePath)).toEqual(BROKEN);
+  });
+});

@@ -54,9 +54,12 @@ describe('endpoint emulator, seed flavour', () => {
     expect((await fetch(`${host.publicUrl}/_stcore/stream`)).status).toBe(426);
   });
 
-  it('refuses a handshake whose Origin differs from the Host the proxy sends upstream', async () => {
+  it('with origin-check, refuses a handshake whose Origin differs from the Host the proxy sends upstream', async () => {
+    expect((await handshake(host.publicUrl, '/_stcore/stream', host.publicUrl)).status).toBe(101);
+    host.faults.add('origin-check');
     expect((await handshake(host.publicUrl, '/_stcore/stream', host.publicUrl)).status).toBe(403);
     expect((await handshake(host.publicUrl, '/_stcore/stream', 'https://ocapistaine.ngrok-free.app')).status).toBe(101);
+    host.faults.delete('origin-check');
   });
 
   it('follows the live config: Connection "upgrade" works, a missing http_version 1.1 does not', async () => {

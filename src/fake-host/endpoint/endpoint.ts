@@ -87,7 +87,9 @@ function decideFor(emulator: ComposeEmulator, streamlit: StreamlitFlavour, req: 
 
   const wantsUpgrade = /\bwebsocket\b/i.test(String(req.headers.upgrade ?? ''));
   if (path === '/_stcore/stream' && wantsUpgrade && upstreamSeesUpgrade(route) && !faults.has('no-handshake')) {
-    if (!originAllowed(req.headers.origin, route.upstreamHeaders.host)) {
+    // fault origin-check: the app compares a browser's Origin with the Host the proxy rewrote (real Streamlit
+    // with its default XSRF/CORS settings); off by default, like an app configured to accept its public origin.
+    if (faults.has('origin-check') && !originAllowed(req.headers.origin, route.upstreamHeaders.host)) {
       return { kind: 'answer', status: 403, body: '', contentType: 'text/plain; charset=UTF-8' };
     }
     return { kind: 'upgrade' };
