@@ -80,16 +80,18 @@ describe.skipIf(skip)('the app in headless Chromium through the proxy, before an
       expect(back.exitCode, explain(back)).toBe(0);
     });
 
-    // Product bug: src/steps/check-endpoint.ts:21 calls websocketHandshake() without an Origin header
-    // (src/probes/endpoint.ts sends none), so the CLI reports "applied" (exit 0) for a fix every browser
-    // fails on. The check should send Origin: <--url's origin>, as the browser in step 8 does.
-    test.fails('apply does not report success when the browser cannot connect (the check sends Origin as a browser does)', async () => {
+    // The check sends a browser's Origin too (it once sent none and reported "applied" for a fix every
+    // browser failed on): with the origin check on, the apply fails and rolls back, as the browser does.
+    test('apply does not report success when the browser cannot connect (the check sends Origin as a browser does)', async () => {
       const r = await runCli([...hostFlags(host), '--yes', '--json']);
       const visit = await browser.open(appUrl());
       expect(visit.state).toBe('failed');
       expect(r.exitCode, explain(r)).toBe(1);
       expect(r.report?.error?.step).toBe('endpoint');
       expect(r.report?.error?.message).toMatch(/403/);
+      expect(r.report?.outcome).toBe('failed-and-restored');
+      await host.clearFaults();
+      await expectBrokenHost(host);
     });
   });
 
