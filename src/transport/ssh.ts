@@ -1,117 +1,210 @@
-// The real transport: one SSH connection (node-ssh on ssh2) per run, every command a channel on it.
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
+// The real transport: one SSH connection (node-ssh on ssh2) per run, every command a channel on it. Through bastions
+// (ProxyJump) the connection is carried, OpenSSH-style, by a direct-tcpip channel of the previous hop.
+import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
-import { StartError, messageOf } from '../errors.js';
-import { hostLookupName, keyTypeOfBlob, readKnownHostsFiles, verifyHostKey, type KnownHostsVerdict } from './known-hosts.js';
+import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
+import { AppError, StartError, messageOf } from '../errors.js';
+import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
+import { hostKeyAlgorithms } from './host-key-algorithms.js';
+import { hostKeyError, hostKeyVerifier, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
+import { knownKeyTypes, readKnownHostsFiles } from './known-hosts.js';
+import type { JumpHost, SshSettings } from './target.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
 export interface SshTarget {
   host: string;
   port: number;
   user: string;
-  /** A private key file; else the agent (SSH_AUTH_SOCK) and the default key files. */
+  /** A private key file; else the agent (SSH_AUTH_SOCK) and the config's or the default key files. */
   identity?: string | undefined;
+  /** The first known_hosts file: checked first, and where --accept-new-host-key records. */
   knownHosts: string;
   connectTimeoutMs: number;
   env: NodeJS.ProcessEnv;
+  /** From ~/.ssh/config and the SSH flags (src/transport/target.ts); absent: no config, no jumps. */
+  ssh?: SshSettings | undefined;
+  /** Keys loaded (and passphrases asked for) once per run; default: the environment's, with no prompt. */
+  keyring?: KeyRing | undefined;
+  /** Where to say what the operator must know (a recorded host key, config lines not applied). */
+  notify?: ((line: string) => void) | undefined;
 }
 
-const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+const NO_SETTINGS: SshSettings = { identityFiles: [], extraKnownHosts: [], acceptNewHostKey: false, jumps: [], notes: [] };
 
-// The key material to offer: --identity, else agent plus the first default key file that exists.
-async function credentials(target: SshTarget): Promise<Pick<Config, 'privateKey' | 'passphrase' | 'agent'>> {
-  const passphrase = target.env['APPLY_WS_FIX_PASSPHRASE'];
-  if (target.identity !== undefined) {
-    const privateKey = await readFile(target.identity, 'utf8').catch((error: unknown) => {
-      throw new StartError(`cannot read the identity file ${target.identity}: ${messageOf(error)}`, 'identity', 'Check the path given to --identity.', error);
-    });
-    return { privateKey, ...(passphrase ? { passphrase } : {}) };
-  }
-  const agent = target.env['SSH_AUTH_SOCK'] || undefined;
-  const home = target.env['HOME'] ?? homedir();
-  for (const name of DEFAULT_KEYS) {
-    const privateKey = await readFile(join(home, '.ssh', name), 'utf8').catch(() => undefined);
-    if (privateKey !== undefined) return { privateKey, agent, ...(passphrase ? { passphrase } : {}) };
-  }
-  if (agent === undefined) {
-    throw new StartError('no SSH key to offer: no --identity, no ssh-agent (SSH_AUTH_SOCK) and no ~/.ssh/id_ed25519, id_ecdsa or id_rsa', 'no-credentials', 'Pass --identity FILE or start ssh-agent and add your key (ssh-add).');
-  }
-  return { agent };
+interface Hop extends Endpoint {
+  credentials: CredentialSpec;
 }
 
-// Host-key failures become instructions: unknown keys show the fingerprint to check, changed keys are refused loudly.
-function hostKeyError(target: SshTarget, verdict: KnownHostsVerdict): StartError {
-  const where = hostLookupName(target.host, target.port);
-  switch (verdict.kind) {
-    case 'unknown':
-      return new StartError(
-        `the host key of ${where} is not in ${target.knownHosts} (${verdict.fingerprint})`,
-        'host-key-unknown',
-        `Check that fingerprint with the host's owner, then add the key: ssh -o UserKnownHostsFile=${target.knownHosts} -p ${target.port} ${target.user}@${target.host} true`,
-      );
-    case 'mismatch':
-      return new StartError(
-        `WARNING: the host key of ${where} has CHANGED (${verdict.fingerprint}; known: ${verdict.expected.map((e) => `${e.fingerprint} at ${e.file}:${e.line}`).join(', ')}). Someone may be intercepting the connection; nothing was done.`,
-        'host-key-changed',
-        `If the host was really re-keyed, remove the old entry (ssh-keygen -R '${where}' -f ${target.knownHosts}) and check the new fingerprint.`,
-      );
-    case 'revoked':
-      return new StartError(`the host key of ${where} is marked @revoked in ${verdict.file}:${verdict.line}`, 'host-key-revoked', 'Do not connect to this host until its key is replaced.');
-    case 'match':
-      return new StartError('host key matched', 'host-key');
-  }
+// The keys each hop is offered: the host gets --identity (alone) or its IdentityFiles; a bastion gets its own
+// IdentityFiles, else the host's keys, with the agent either way.
+function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
+  const hostKeys: CredentialSpec = { identity: target.identity, identityFiles: settings.identityFiles };
+  const jumpKeys = (jump: JumpHost): CredentialSpec => ({
+    identityFiles: jump.identityFiles.length > 0 ? jump.identityFiles : target.identity !== undefined ? [target.identity] : settings.identityFiles,
+  });
+  return [
+    ...settings.jumps.map((jump): Hop => ({ host: jump.host, port: jump.port, user: jump.user, role: 'the jump host', credentials: jumpKeys(jump) })),
+    { host: target.host, port: target.port, user: target.user, role: 'the host', credentials: hostKeys },
+  ];
 }
 
-// Connection errors name the cause and the fix, never a stack trace.
-function connectError(target: SshTarget, error: unknown, verdict: KnownHostsVerdict | undefined): StartError {
-  if (verdict !== undefined && verdict.kind !== 'match') return hostKeyError(target, verdict);
+/** Every key spec a connection to this target will ask the key ring for, so all prompts can come first. */
+export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'ssh'>): CredentialSpec[] {
+  return hopsOf(target as SshTarget, target.ssh ?? NO_SETTINGS).map((hop) => hop.credentials);
+}
+
+function address(hop: Pick<Endpoint, 'user' | 'host' | 'port'>): string {
+  return `${hop.user}@${hop.host}:${hop.port}`;
+}
+
+// ssh2's auth list: the agent first, then each key file, as OpenSSH orders them.
+function authMethods(user: string, credentials: Credentials): AnyAuthMethod[] {
+  const methods: AnyAuthMethod[] = [];
+  if (credentials.agent !== undefined) methods.push({ type: 'agent', username: user, agent: credentials.agent });
+  for (const { key } of credentials.keys) methods.push({ type: 'publickey', username: user, key });
+  return methods;
+}
+
+// The ssh2 settings of one hop; the host key check is ours, with the already-known key types asked for first.
+function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHostsPolicy, outcome: HostKeyOutcome, timeoutMs: number, sock: Duplex | undefined): ConnectConfig {
+  return {
+    host: hop.host,
+    port: hop.port,
+    username: hop.user,
+    ...(sock !== undefined ? { sock } : {}),
+    authHandler: authMethods(hop.user, credentials),
+    readyTimeout: timeoutMs,
+    keepaliveInterval: 10_000,
+    keepaliveCountMax: 3,
+    algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(policy.files, hop.host, hop.port)) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+    hostVerifier: hostKeyVerifier(hop, policy, outcome),
+  };
+}
+
+// Connection errors name the hop, the cause and the fix, never a stack trace.
+function connectError(hop: Endpoint, error: unknown, credentials: Credentials, timeoutMs: number, via: Endpoint | undefined): StartError {
   const message = messageOf(error);
   const code = (error as { code?: string }).code;
-  const address = `${target.user}@${target.host}:${target.port}`;
-  if (code === 'ECONNREFUSED') return new StartError(`connection refused by ${target.host}:${target.port}: no SSH server listens there`, 'connect-refused', 'Check --host and --port.', error);
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new StartError(`cannot resolve host name ${target.host}`, 'connect-dns', 'Check --host and your DNS.', error);
-  if (/timed out/i.test(message) || code === 'ETIMEDOUT') return new StartError(`no SSH answer from ${target.host}:${target.port} within ${target.connectTimeoutMs / 1000} s`, 'connect-timeout', 'Check that the host is up and reachable, or raise --connect-timeout.', error);
-  if (/authentication methods failed/i.test(message)) return new StartError(`authentication as ${target.user} failed on ${address}`, 'auth', 'Check --user and --identity (or the keys in your ssh-agent).', error);
-  if (/encrypted private key/i.test(message) || /passphrase/i.test(message)) return new StartError('the private key is encrypted and no passphrase was given', 'key-encrypted', 'Set APPLY_WS_FIX_PASSPHRASE, or load the key into ssh-agent (ssh-add) and omit --identity.', error);
-  return new StartError(`cannot connect to ${address}: ${message}`, 'connect', 'Check --host, --port, --user and --identity.', error);
+  const level = (error as { level?: string }).level;
+  const who = hop.role === 'the host' ? address(hop) : `the jump host ${address(hop)}`;
+  const place = via === undefined ? `${hop.host}:${hop.port}` : `${hop.host}:${hop.port} (through ${address(via)})`;
+  if (code === 'ECONNREFUSED') return new StartError(`connection refused by ${place}: no SSH server listens there`, 'connect-refused', hop.role === 'the host' ? 'Check --host and --port (or HostName and Port in your ssh config).' : 'Check the ProxyJump host and port in your ssh config.', error);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new StartError(`cannot resolve host name ${hop.host}`, 'connect-dns', 'Check the host name and your DNS.', error);
+  if (level === 'client-timeout' || /timed out/i.test(message) || code === 'ETIMEDOUT') return new StartError(`no SSH answer from ${place} within ${timeoutMs / 1000} s`, 'connect-timeout', 'Check that the host is up and reachable, or raise --connect-timeout.', error);
+  if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {
+    const notOffered = credentials.skipped.length > 0 ? `; not offered: ${credentials.skipped.join('; ')}` : '';
+    return new StartError(
+      `authentication as ${hop.user} failed on ${who} (offered: ${credentials.offered.join(', ') || 'nothing'}${notOffered})`,
+      'auth',
+      hop.role === 'the host' ? 'Check --user and --identity (or the keys in your ssh-agent), and that the host\'s ~/.ssh/authorized_keys holds your public key.' : 'Check the user and keys for the jump host (User and IdentityFile in its Host block, or user@ in ProxyJump).',
+      error,
+    );
+  }
+  return new StartError(`cannot connect to ${who}: ${message}`, 'connect', 'Check the host, port, user and keys.', error);
 }
 
-/** Opens the run's single SSH connection, verifying the host key against known_hosts first. */
-export async function connectSsh(target: SshTarget): Promise<Transport> {
-  const knownHosts = await readKnownHostsFiles([target.knownHosts]);
-  let verdict: KnownHostsVerdict | undefined;
-  const ssh = new NodeSSH();
-  try {
-    await ssh.connect({
-      host: target.host,
-      port: target.port,
-      username: target.user,
-      ...(await credentials(target)),
-      readyTimeout: target.connectTimeoutMs,
-      keepaliveInterval: 10_000,
-      keepaliveCountMax: 3,
-      hostVerifier: (key: Buffer) => {
-        verdict = verifyHostKey(knownHosts, target.host, target.port, { type: keyTypeOfBlob(key), blob: key });
-        return verdict.kind === 'match';
-      },
-    });
-  } catch (error) {
-    ssh.dispose();
-    if (error instanceof StartError) throw error;
-    throw connectError(target, error, verdict);
+// A bastion that will not open the next hop: forwarding switched off, or the next host unreachable from it.
+function forwardError(jump: Endpoint, next: Endpoint, error: unknown): StartError {
+  const message = messageOf(error);
+  const to = `${next.host}:${next.port}`;
+  if (/prohibited/i.test(message)) {
+    return new StartError(`the jump host ${address(jump)} refused to forward to ${to} (${message})`, 'jump-forward', 'The bastion must allow TCP forwarding (sshd_config AllowTcpForwarding yes, PermitOpen) for ProxyJump.', error);
   }
-  // Without TCP_NODELAY each small exec request waits ~40 ms for Nagle's algorithm.
-  ssh.connection?.setNoDelay(true);
-  return new SshTransport(ssh, `${target.user}@${target.host}:${target.port}`);
+  if (/refused/i.test(message)) return new StartError(`connection refused by ${to} (through ${address(jump)}): no SSH server listens there`, 'connect-refused', 'Check HostName and Port for this host in your ssh config.', error);
+  return new StartError(`the jump host ${address(jump)} could not open a connection to ${to}: ${message}`, 'jump-forward', 'Check that the bastion can reach the host, and the host name and port.', error);
+}
+
+// A raw ssh2 client for a bastion; an error after it is ready must not crash the process (the next hop reports it).
+function openClient(config: ConnectConfig): Promise<Client> {
+  const client = new ssh2.Client();
+  return new Promise<Client>((resolve, reject) => {
+    let ready = false;
+    client.on('error', (error) => {
+      if (!ready) reject(error);
+    });
+    client.on('close', () => {
+      if (!ready) reject(new Error('the connection closed during the handshake'));
+    });
+    client.on('ready', () => {
+      ready = true;
+      resolve(client);
+    });
+    client.connect(config);
+  });
+}
+
+// A direct-tcpip channel from the bastion to the next hop: the byte stream the next SSH connection runs over.
+function forwardThrough(client: Client, host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  return new Promise<Duplex>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(channel);
+    });
+  });
+}
+
+/** Opens the run's single SSH connection (through any bastions), verifying every host key against known_hosts first. */
+export async function connectSsh(target: SshTarget): Promise<Transport> {
+  const settings = target.ssh ?? NO_SETTINGS;
+  const notify = target.notify ?? (() => {});
+  const keyring = target.keyring ?? new KeyRing({ env: target.env });
+  for (const note of settings.notes) notify(`apply-ws-fix: ssh config: ${note}`);
+  const paths = [target.knownHosts, ...settings.extraKnownHosts];
+  const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
+    throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
+  });
+  const policy: KnownHostsPolicy = { files, paths, writeTo: target.knownHosts, acceptNew: settings.acceptNewHostKey, notify };
+  const hops = hopsOf(target, settings);
+  const bastions: Client[] = [];
+  const closeBastions = (): void => {
+    for (const client of bastions.reverse()) client.end();
+  };
+  let sock: Duplex | undefined;
+  try {
+    for (const [index, hop] of hops.entries()) {
+      const via = index > 0 ? hops[index - 1] : undefined;
+      const credentials = await keyring.credentials(hop.credentials);
+      const outcome: HostKeyOutcome = {};
+      const config = connectConfig(hop, credentials, policy, outcome, target.connectTimeoutMs, sock);
+      const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via);
+      if (index < hops.length - 1) {
+        const client = await openClient(config).catch((error: unknown) => {
+          throw fail(error);
+        });
+        bastions.push(client);
+        const next = hops[index + 1]!;
+        sock = await forwardThrough(client, next.host, next.port, target.connectTimeoutMs).catch((error: unknown) => {
+          throw forwardError(hop, next, error);
+        });
+        continue;
+      }
+      const ssh = new NodeSSH();
+      try {
+        await ssh.connect(config as Config);
+      } catch (error) {
+        ssh.dispose();
+        throw fail(error);
+      }
+      // node-ssh stops listening for errors once connected; a dropped connection must fail the command, not the process.
+      ssh.connection?.on('error', () => {});
+      const label = `${address(hop)}${settings.jumps.length > 0 ? ` via ${settings.jumps.map((jump) => address(jump)).join(', ')}` : ''}`;
+      return new SshTransport(ssh, label, closeBastions);
+    }
+    throw new Error('no host to connect to');
+  } catch (error) {
+    closeBastions();
+    if (error instanceof AppError) throw error;
+    throw new StartError(`cannot connect: ${messageOf(error)}`, 'connect', 'Check the host, port, user and keys.', error);
+  }
 }
 
 class SshTransport implements Transport {
   constructor(
     private readonly ssh: NodeSSH,
     readonly label: string,
+    private readonly closeBastions: () => void,
   ) {}
 
   // Collects raw bytes (node-ssh would trim strings) and enforces the command's timeout.
@@ -155,6 +248,7 @@ class SshTransport implements Transport {
 
   async close(): Promise<void> {
     this.ssh.dispose();
+    this.closeBastions();
   }
 }
 
