@@ -5,6 +5,8 @@ import yargs from 'yargs';
 import type { RunbookDefaults } from '../engine/runbook.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
 import { UsageError } from '../errors.js';
+import { isHostName } from '../transport/names.js';
+import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
 
 export const EXIT_CODES_HELP = [
   'Exit codes:',
@@ -72,6 +74,32 @@ function validate(raw: { host: string; user: string; service: string; url: strin
   if (/^~[^/]/.test(raw.dir)) throw new UsageError(`--dir ${JSON.stringify(raw.dir)}: only ~/ (the remote user's home) is supported, not ~user`);
 }
 
+// Where to connect: explicit SSH flags, then the ssh config, then the runbook's defaults. The demo reads no config:
+// its fake host replaces all of these.
+async function sshTarget(
+  args: { host?: string | undefined; port?: string | undefined; user?: string | undefined; identity?: string | undefined; 'known-hosts'?: string | undefined; 'ssh-config'?: string | undefined; 'accept-new-host-key'?: boolean | undefined; demo?: boolean | undefined },
+  defaults: RunbookDefaults,
+  env: NodeJS.ProcessEnv,
+): Promise<SshTargetSpec | (Omit<SshTargetSpec, 'ssh'> & { ssh: undefined })> {
+  const path = (value: string | undefined): string | undefined => (value === undefined ? undefined : expandHome(value, env));
+  // The name given is checked before it is looked up, so a config can never launder a hostile --host.
+  if (args.host !== undefined && !isHostName(args.host)) throw new UsageError(`--host ${JSON.stringify(args.host)} is not a host name or IP address`);
+  const flags: SshFlags = {
+    host: args.host,
+    port: args.port === undefined ? undefined : port(args.port, '--port'),
+    user: args.user,
+    identity: path(args.identity),
+    knownHosts: path(args['known-hosts']),
+    sshConfig: args['ssh-config'] === 'none' ? 'none' : path(args['ssh-config']),
+    acceptNewHostKey: args['accept-new-host-key'],
+  };
+  if (args.demo) {
+    const home = env['HOME'] ?? homedir();
+    return { host: defaults.host, port: defaults.port, user: defaults.user, identity: flags.identity, knownHosts: flags.knownHosts ?? join(home, '.ssh', 'known_hosts'), ssh: undefined };
+  }
+  return loadTarget(flags, defaults, env);
+}
+
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
   const parser = yargs([...argv])
@@ -88,11 +116,15 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
       ].join('\n'),
     )
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
-    .option('host', { type: 'string', default: defaults.host, describe: 'the host to fix' })
-    .option('port', { type: 'string', default: String(defaults.port), describe: 'SSH port' })
-    .option('user', { type: 'string', default: defaults.user, describe: 'SSH user' })
-    .option('identity', { type: 'string', describe: 'private key file (default: ssh-agent via SSH_AUTH_SOCK, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)' })
-    .option('known-hosts', { type: 'string', default: '~/.ssh/known_hosts', describe: 'known_hosts file the host key is checked against' })
+    // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
+    // fills in what was not given, before the runbook's defaults do.
+    .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
+    .option('port', { type: 'string', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
+    .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
+    .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
+    .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
+    .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
+    .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('dir', { type: 'string', default: defaults.dir, describe: 'the compose project directory on the host (~/ is the remote home)' })
     .option('service', { type: 'string', default: defaults.service, describe: 'the compose service of the proxy' })
     .option('url', { type: 'string', default: defaults.url, describe: 'the public URL checked from this machine' })
@@ -137,18 +169,20 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   }
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
   if (args.demo) {
-    const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
+    const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
     if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
   }
-  const raw = { host: args.host, user: args.user, service: args.service, url: args.url, dir: args.dir };
+  const target = await sshTarget(args, defaults, penv.env);
+  const raw = { host: target.host, user: target.user, service: args.service, url: args.url, dir: args.dir };
   validate(raw);
   const options: RunOptions = {
     action: args.rollback ? 'rollback' : 'apply',
     dryRun: args['dry-run'],
     ...raw,
-    port: port(args.port, '--port'),
-    identity: args.identity !== undefined ? expandHome(args.identity, penv.env) : undefined,
-    knownHosts: expandHome(args['known-hosts'], penv.env),
+    port: target.port,
+    identity: target.identity,
+    knownHosts: target.knownHosts,
+    ...(target.ssh !== undefined ? { ssh: target.ssh } : {}),
     yes: args.yes,
     verbose: args.verbose,
     forceUnlock: args['force-unlock'],

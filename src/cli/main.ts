@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
     if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
-    const [{ run }, { connectSsh }] = await Promise.all([import('../engine/run.js'), import('../transport/ssh.js')]);
+    const [{ run }, { sshConnector }] = await Promise.all([import('../engine/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || command.options.verbose;
     const interrupt: InterruptState = { signal: null };
@@ -75,7 +75,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       renderer: plain ? 'simple' : 'default',
       output: json ? io.stderr : io.stdout,
       ...(command.options.yes || command.options.dryRun ? {} : { confirm: terminalConfirm(io) }),
-      connect: (options) => connectSsh({ ...options, env: io.env }),
+      // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
+      connect: await sshConnector(io, command.kind === 'run' ? command.options : undefined),
       interrupt,
     };
     const unregister = interruptHandler(io, interrupt);

@@ -1,4 +1,5 @@
 // The options of one run against one host: no globals, so several runs can share a process.
+import type { SshSettings } from '../transport/target.js';
 
 export type Action = 'apply' | 'rollback';
 
@@ -11,6 +12,8 @@ export interface RunOptions {
   user: string;
   identity: string | undefined;
   knownHosts: string;
+  /** ~/.ssh/config and the SSH flags beyond the above (src/transport/target.ts); absent: no config, no jumps. */
+  ssh?: SshSettings | undefined;
   dir: string;
   service: string;
   url: string;
