@@ -37,7 +37,7 @@ const MATRIX: Case[] = [
   { n: '5b', fault: 'stale-image', what: 'the rendered config lacks the map block (the image kept the old template)', step: 'rendered', message: /lacks: map \$http_upgrade \$connection_upgrade block/ },
   { n: '6', fault: 'upstream-down', what: 'the upstream is down (502)', step: 'endpoint', message: /did not get 101 \(handshake 502/ },
   { n: '7', fault: 'forbidden', what: 'something in front answers 403', step: 'endpoint', message: /did not get 101 \(handshake 403/ },
-  { n: '8', fault: 'no-handshake', what: 'the handshake is not 101 although the plain request looks right', step: 'endpoint', message: /did not get 101 \(handshake 426, GET \/_stcore\/stream 426/ },
+  { n: '8', fault: 'no-handshake', what: 'the handshake is not 101 although the plain request looks right', step: 'endpoint', message: /did not get 101 \(handshake 426\b.*, GET \/_stcore\/stream 426/ },
   { n: '9', fault: 'health-fails', what: 'the health endpoint fails', step: 'endpoint', message: /\/_stcore\/health answered 503/ },
 ];
 
