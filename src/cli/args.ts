@@ -134,6 +134,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON report on stdout (progress goes to stderr)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'show each remote command and its output (secrets masked)' })
     .option('force-unlock', { type: 'boolean', default: false, describe: 'remove a lock left on the host by a run that died, then go on' })
+    .option('commit', { type: 'boolean', default: false, describe: "commit the template change in the host's git repository once the checks pass" })
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
@@ -186,6 +187,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     yes: args.yes,
     verbose: args.verbose,
     forceUnlock: args['force-unlock'],
+    commit: args.commit,
     ...TIMING_DEFAULTS,
     settleMs: seconds(args.settle, '--settle', 0),
     startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),

@@ -1,5 +1,6 @@
 // Which steps and checks each action runs, and whether a failure unwinds automatically.
 import { backupStep } from '../steps/backup.js';
+import { commitStep } from '../steps/commit.js';
 import { endpointCheck } from '../steps/check-endpoint.js';
 import { logsCheck } from '../steps/check-logs.js';
 import { renderedCheck } from '../steps/check-rendered.js';
@@ -13,6 +14,8 @@ import type { ChangeStep, CheckStep } from './step.js';
 export interface Mode {
   steps: readonly ChangeStep[];
   checks: readonly CheckStep[];
+  /** Steps that run only once every check passed (they are not undone). */
+  afterChecks: readonly ChangeStep[];
   /** Whether a failed check rolls this run's changes back by itself. */
   undo: boolean;
 }
@@ -20,6 +23,7 @@ export interface Mode {
 const APPLY: Mode = {
   steps: [backupStep, writeTemplateStep, buildStep, validateStep, deployStep] as readonly ChangeStep[],
   checks: [runningCheck, logsCheck, renderedCheck, endpointCheck],
+  afterChecks: [commitStep] as readonly ChangeStep[],
   undo: true,
 };
 
@@ -27,6 +31,7 @@ const APPLY: Mode = {
 const ROLLBACK: Mode = {
   steps: [restoreBackupStep, redeployBackupStep] as readonly ChangeStep[],
   checks: [runningCheck, logsCheck],
+  afterChecks: [commitStep] as readonly ChangeStep[],
   undo: false,
 };
 

@@ -21,6 +21,8 @@ export interface RunOptions {
   verbose: boolean;
   /** Remove a lock left on the host by a run that died, then go on. */
   forceUnlock: boolean;
+  /** Commit the template change in the host's git repository once the checks pass. */
+  commit?: boolean;
   /** How long a container must stay running after a restart before it counts as up (crash loops show Up first). */
   settleMs: number;
   /** The longest wait for the container to run after `up`. */

@@ -56,13 +56,14 @@ function write(io: RunIO, text: string): void {
 }
 
 /** The plan as an operator reads it before saying yes. */
-export function describePlan(session: Session, planned: readonly Planned[], checks: readonly CheckStep[]): string {
+export function describePlan(session: Session, planned: readonly Planned[], checks: readonly CheckStep[], after: readonly Planned[] = []): string {
   const { options } = session;
   const lines = [`Plan for ${session.label} (${options.dir}, service ${options.service}):`];
   for (const { step, plan } of planned) {
     lines.push(plan.kind === 'change' ? `  ~ ${step.title}: ${plan.summary}` : `  = ${step.title}: already done (${plan.reason})`);
   }
   lines.push(`  then verify: ${checks.map((check) => check.title.charAt(0).toLowerCase() + check.title.slice(1)).join('; ')}`);
+  for (const { step, plan } of after) if (plan.kind === 'change') lines.push(`  then: ${step.title}: ${plan.summary}`);
   for (const { plan } of planned) {
     if (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string') lines.push('', plan.diff.trimEnd());
   }
@@ -281,20 +282,23 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       }
     }
     const planned: Planned[] = mode.steps.map((step) => ({ step, plan: step.plan(run) }));
+    const plannedAfter: Planned[] = mode.afterChecks.map((step) => ({ step, plan: step.plan(run) }));
     report.checksums = checksums(run);
     const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string' ? [plan.diff] : []));
     report.diff = diffs.length > 0 ? diffs.join('\n') : null;
-    write(io, describePlan(run, planned, mode.checks));
+    write(io, describePlan(run, planned, mode.checks, plannedAfter));
     const changes = planned.filter(({ plan }) => plan.kind === 'change');
 
     if (options.dryRun) {
-      report.steps = planned.map(({ step, plan }) => ({ id: step.id, title: step.title, status: plan.kind === 'change' ? 'would-change' : 'skipped', durationMs: 0, detail: plan.kind === 'change' ? plan.summary : plan.reason }));
+      report.steps = [...planned, ...plannedAfter].map(({ step, plan }) => ({ id: step.id, title: step.title, status: plan.kind === 'change' ? 'would-change' : 'skipped', durationMs: 0, detail: plan.kind === 'change' ? plan.summary : plan.reason }));
       write(io, 'Dry run: nothing was changed on the host.');
       return finish('dry-run', EXIT.ok);
     }
+    // Steps after the checks (a commit) count only when there is a change for them to follow.
+    const asked = changes.length === 0 ? 0 : changes.length + plannedAfter.filter(({ plan }) => plan.kind === 'change').length;
     if (changes.length > 0 && io.confirm) {
       const verb = options.action === 'rollback' ? 'Roll back' : 'Apply';
-      if (!(await io.confirm(`${verb} ${changes.length} change(s) on ${run.label}?`))) {
+      if (!(await io.confirm(`${verb} ${asked} change(s) on ${run.label}?`))) {
         write(io, 'Nothing was changed.');
         return finish('declined', EXIT.checkFailed);
       }
@@ -303,11 +307,15 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     // Stage 2: apply the changes, then verify. A failure after any change unwinds the journal.
     try {
       await new Listr(
-        [...planned.map((entry) => changeTask(run, entry, report.steps, io.onProgress)), ...mode.checks.map((check) => checkTask(run, check, report.steps, io.onProgress))],
+        [
+          ...planned.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
+          ...mode.checks.map((check) => checkTask(run, check, report.steps, io.onProgress)),
+          ...plannedAfter.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
+        ],
         listrOptions(io),
       ).run();
     } catch (error) {
-      markNotRun(report, planned, mode.checks);
+      markNotRun(report, planned, mode.checks, plannedAfter);
       if (!(error instanceof InterruptedError)) report.diagnosis = await diagnoseTask(run, error, io);
       const exitFor = (restored: boolean): number => (error instanceof InterruptedError ? error.exitCode : restored ? EXIT.checkFailed : EXIT.notRestored);
       if (run.journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
@@ -355,10 +363,11 @@ function markRolledBack(report: RunReport, planned: readonly Planned[]): void {
 }
 
 // Steps the failure kept from running are reported as not run, so the report lists every step.
-function markNotRun(report: RunReport, planned: readonly Planned[], checks: readonly CheckStep[]): void {
+function markNotRun(report: RunReport, planned: readonly Planned[], checks: readonly CheckStep[], after: readonly Planned[]): void {
   const seen = new Set(report.steps.map((step) => step.id));
-  for (const { step } of planned) if (!seen.has(step.id)) report.steps.push({ id: step.id, title: step.title, status: 'not-run', durationMs: 0, detail: '' });
-  for (const check of checks) if (!seen.has(check.id)) report.steps.push({ id: check.id, title: check.title, status: 'not-run', durationMs: 0, detail: '' });
+  for (const { id, title } of [...planned.map((p) => p.step), ...checks, ...after.map((p) => p.step)]) {
+    if (!seen.has(id)) report.steps.push({ id, title, status: 'not-run', durationMs: 0, detail: '' });
+  }
 }
 
 // sha256 of the template before, its backup, and the new config, for the report.

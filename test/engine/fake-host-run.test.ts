@@ -1,6 +1,7 @@
 // The whole runbook over real SSH against the fake host: apply, re-run, dry-run, rollback.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { websocketHandshake, websocketUrl } from '../../src/probes/endpoint.js';
@@ -31,7 +32,7 @@ describe('apply against the broken host', () => {
     expect((await handshake()).status).toBe(101);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
       ['backup', 'done'], ['write-template', 'done'], ['build', 'done'], ['validate', 'done'], ['deploy', 'done'],
-      ['running', 'done'], ['logs', 'done'], ['rendered', 'done'], ['endpoint', 'done'],
+      ['running', 'done'], ['logs', 'done'], ['rendered', 'done'], ['endpoint', 'done'], ['commit', 'skipped'],
     ]);
     expect(report.steps.find((s) => s.id === 'endpoint')?.detail).toMatch(/handshake 101/);
     expect(host.stats.connections).toBe(1);
@@ -58,6 +59,7 @@ describe('apply against the broken host', () => {
       build: 'the running container already serves the new config',
       validate: 'the running container already serves the new config',
       deploy: 'the running container already serves the new config',
+      commit: 'not asked (--commit commits the change in the host\'s git repository)',
     });
     expect(host.container()?.recreations).toBe(recreations);
     expect(await readFile(join(host.projectDir, BACKUP))).toEqual(BROKEN);
@@ -69,7 +71,7 @@ describe('apply against the broken host', () => {
     const container = host.container();
     const { report, output } = await runAgainst(host, { dryRun: true }, { renderer: 'simple' });
     expect(report).toMatchObject({ outcome: 'dry-run', exitCode: 0, action: 'dry-run' });
-    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change', 'would-change', 'would-change']);
+    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change', 'would-change', 'would-change', 'skipped']);
     expect(report.diff).toContain('+map $http_upgrade $connection_upgrade {');
     expect(output).toContain('+        proxy_set_header Connection $connection_upgrade;');
     expect(await snapshotFiles(host.projectDir)).toEqual(files);
@@ -99,7 +101,7 @@ describe('rollback', () => {
     expect((await handshake()).status).not.toBe(101);
     const second = await runAgainst(host, { action: 'rollback' });
     expect(second.report).toMatchObject({ outcome: 'nothing-to-roll-back', exitCode: 0 });
-    expect(second.report.steps.filter((s) => s.status === 'skipped').map((s) => s.id)).toEqual(['restore-backup', 'deploy']);
+    expect(second.report.steps.filter((s) => s.status === 'skipped').map((s) => s.id)).toEqual(['restore-backup', 'deploy', 'commit']);
   });
 
   it('refuses without a backup: exit 3, nothing changed', async () => {
@@ -133,5 +135,29 @@ describe('preconditions (exit 3, nothing changed)', () => {
     const { report } = await runAgainst(host, { dir: `~/$(touch ${marker})` });
     expect(report.exitCode).toBe(3);
     await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('--commit', () => {
+  const git = (...args: string[]) => execa('git', ['-C', host.projectDir, ...args]);
+
+  it('commits the verified template with a message naming the tool and the run; a rollback commits the revert', async () => {
+    await git('init', '-q');
+    await git('-c', 'user.name=op', '-c', 'user.email=op@example.invalid', 'add', '-A');
+    await git('-c', 'user.name=op', '-c', 'user.email=op@example.invalid', 'commit', '-q', '-m', 'initial');
+    const { report } = await runAgainst(host, { commit: true });
+    expect(report.steps.find((s) => s.id === 'commit')).toMatchObject({ status: 'done', detail: expect.stringMatching(/^committed [0-9a-f]+: "apply-ws-fix: apply .*\(run /) });
+    expect((await git('log', '-1', '--format=%s')).stdout).toBe(`apply-ws-fix: apply WebSocket upgrade support for the ocapistaine nginx proxy (run ${report.runId})`);
+    expect((await execa('git', ['-C', host.projectDir, 'show', 'HEAD:proxy-configs/ocapistaine.conf.template'], { encoding: 'buffer', stripFinalNewline: false })).stdout).toEqual(new Uint8Array(DESIRED));
+    expect((await git('status', '--porcelain', '--', 'proxy-configs/ocapistaine.conf.template')).stdout).toBe('');
+    const rollback = await runAgainst(host, { action: 'rollback', commit: true });
+    expect(rollback.report.steps.find((s) => s.id === 'commit')?.status).toBe('done');
+    expect((await git('log', '-1', '--format=%s')).stdout).toMatch(/^apply-ws-fix: roll back /);
+  });
+
+  it('says so and goes on when the directory is not a git repository', async () => {
+    const { report } = await runAgainst(host, { commit: true });
+    expect(report).toMatchObject({ exitCode: 0, outcome: 'applied' });
+    expect(report.steps.find((s) => s.id === 'commit')?.detail).toBe('~/vaettir is not a git repository: nothing committed');
   });
 });

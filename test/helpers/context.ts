@@ -22,6 +22,7 @@ export function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
     yes: true,
     verbose: false,
     forceUnlock: false,
+    commit: false,
     ...TIMING_DEFAULTS,
     ...overrides,
   };
