@@ -103,14 +103,18 @@ function connectError(hop: Endpoint, error: unknown, credentials: Credentials, t
   return new StartError(`cannot connect to ${who}: ${message}`, 'connect', 'Check the host, port, user and keys.', error);
 }
 
-// A bastion that will not open the next hop: forwarding switched off, or the next host unreachable from it.
+// A bastion that will not open the next hop. RFC 4254 reason codes: 1 administratively prohibited (OpenSSH says only
+// "open failed" for AllowTcpForwarding no or a PermitOpen miss), 2 connect failed (the next host refused or is down).
 function forwardError(jump: Endpoint, next: Endpoint, error: unknown): StartError {
   const message = messageOf(error);
+  const reason = (error as { reason?: unknown }).reason;
   const to = `${next.host}:${next.port}`;
-  if (/prohibited/i.test(message)) {
-    return new StartError(`the jump host ${address(jump)} refused to forward to ${to} (${message})`, 'jump-forward', 'The bastion must allow TCP forwarding (sshd_config AllowTcpForwarding yes, PermitOpen) for ProxyJump.', error);
+  if (reason === 1 || /prohibited/i.test(message)) {
+    return new StartError(`the jump host ${address(jump)} refused to forward to ${to} (${message})`, 'jump-forward', 'The bastion must allow TCP forwarding to the host for ProxyJump (sshd_config: AllowTcpForwarding yes, and PermitOpen if set).', error);
   }
-  if (/refused/i.test(message)) return new StartError(`connection refused by ${to} (through ${address(jump)}): no SSH server listens there`, 'connect-refused', 'Check HostName and Port for this host in your ssh config.', error);
+  if (reason === 2 || /refused/i.test(message)) {
+    return new StartError(`the jump host ${address(jump)} could not connect to ${to} (${message})`, 'jump-forward', 'Check HostName and Port for this host in your ssh config, and that the bastion can reach it.', error);
+  }
   return new StartError(`the jump host ${address(jump)} could not open a connection to ${to}: ${message}`, 'jump-forward', 'Check that the bastion can reach the host, and the host name and port.', error);
 }
 

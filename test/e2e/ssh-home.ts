@@ -73,9 +73,9 @@ export interface Bastion {
 
 /**
  * A bastion sshd: publickey only, for one user (whose ~/.ssh/authorized_keys it reads), TCP forwarding allowed only to
- * 127.0.0.1:<targetPort> (PermitOpen), LogLevel DEBUG1 so its log shows each direct-tcpip request.
+ * 127.0.0.1:<targetPort> and the `alsoPermit` ports (PermitOpen), LogLevel DEBUG1 so its log shows each direct-tcpip request.
  */
-export async function startBastion(o: { user: string; targetPort: number }): Promise<Bastion> {
+export async function startBastion(o: { user: string; targetPort: number; alsoPermit?: number[] }): Promise<Bastion> {
   const dir = mkdtempSync(join(tmpdir(), 'awf-e2e-bastion-'));
   chmodSync(dir, 0o711);
   const keygen = async (type: 'ed25519' | 'ecdsa'): Promise<string> => {
@@ -106,7 +106,7 @@ export async function startBastion(o: { user: string; targetPort: number }): Pro
       'UsePAM no',
       'StrictModes yes',
       'AllowTcpForwarding yes',
-      `PermitOpen 127.0.0.1:${o.targetPort}`,
+      `PermitOpen ${[o.targetPort, ...(o.alsoPermit ?? [])].map((port) => `127.0.0.1:${port}`).join(' ')}`,
       'AllowAgentForwarding no',
       'X11Forwarding no',
       'PermitTTY no',

@@ -1,0 +1,173 @@
+// ProxyJump through a real bastion: two OpenSSH sshd's on loopback, the test host (which forwards nothing) and a bare
+// bastion that may forward only to it. The built CLI reaches the host through the bastion's direct-tcpip channel,
+// checks the bastion's host key as well as the host's, and runs the whole runbook over the hop.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { cliMissing, explain, staleBuildWarning, type CliResult } from './cli.js';
+import { realHostPrerequisites, startRealHost, type RealHost } from './harness/real-host.js';
+import { freePort } from './harness/system.js';
+import { SEED_CONFIG, changingDockerCalls, expectBrokenHost, template } from './host-state.js';
+import { cliHome, knownHostsLine, runCliIn, startBastion, type Bastion, type CliHome } from './ssh-home.js';
+
+const missing = [...realHostPrerequisites(), ...[cliMissing()].filter((m): m is string => m !== undefined)];
+const skip = missing.length > 0 && !process.env.CI;
+if (skip) console.warn(`e2e ProxyJump tests skipped, missing: ${missing.join('; ')}`);
+const stale = staleBuildWarning();
+if (stale) console.warn(stale);
+
+// OpenSSH's fingerprint of a public key line.
+async function fingerprint(publicKey: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? '', 'base64');
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+describe.skipIf(skip)('apply-ws-fix (built CLI) through a ProxyJump bastion, two real sshd\'s', () => {
+  let host: RealHost;
+  let bastion: Bastion;
+  let home: CliHome;
+  let since = 0;
+  // A port nothing listens on, which the bastion may forward to: "connect failed" rather than "prohibited".
+  let closedPort = 0;
+
+  beforeAll(async () => {
+    if (missing.length) throw new Error(`cannot run: ${missing.join('; ')}`);
+    // A user of its own, so this file never waits for (or blocks) another e2e file's host.
+    host = await startRealHost({ user: 'awf-e2e-sshjump' });
+    closedPort = await freePort();
+    bastion = await startBastion({ user: host.user, targetPort: host.port, alsoPermit: [closedPort] });
+  });
+  afterAll(async () => {
+    await bastion?.stop();
+    await host?.close();
+  });
+  beforeEach(() => {
+    home?.remove();
+    home = cliHome();
+    home.copy(host.privateKeyPath, 'id_ed25519');
+    since = Date.now();
+  });
+
+  const hostLine = () => readFileSync(host.knownHostsPath, 'utf8').trim().split(/\s+/).slice(0, 3).join(' ');
+  const hostPublicKey = () => hostLine().split(' ').slice(1).join(' ');
+  // Host box is the test host, reached through `jump` (the bastion, by alias) unless another ProxyJump is given.
+  const config = (proxyJump = 'jump') =>
+    home.write(
+      'config',
+      [
+        'Host box',
+        '  HostName 127.0.0.1',
+        `  Port ${host.port}`,
+        `  ProxyJump ${proxyJump}`,
+        'Host jump',
+        '  HostName 127.0.0.1',
+        `  Port ${bastion.port}`,
+        'Host *',
+        `  User ${host.user}`,
+        '',
+      ].join('\n'),
+    );
+  const knownHosts = (...lines: string[]) => home.write('known_hosts', lines.map((line) => `${line}\n`).join(''));
+  const cli = (...args: string[]): Promise<CliResult> =>
+    runCliIn(home, ['--host', 'box', '--url', host.publicUrl, '--settle', '0.5', '--start-timeout', '15', '--connect-timeout', '5', '--json', ...args]);
+  // sshd -e at DEBUG1 logs each forwarding request (lines end in \r\n): `server_request_direct_tcpip: originator …, target 127.0.0.1 port N`.
+  const directTcpip = () => bastion.log().split(/\r?\n/).filter((line) => line.includes('server_request_direct_tcpip') && line.endsWith(`target 127.0.0.1 port ${host.port}`));
+
+  test('a dry run through the bastion: both host keys checked (the bastion\'s known only by its ECDSA key), the hop seen in its log', async () => {
+    // The bastion has ed25519 and ECDSA keys: asking for the known type first is what makes this connect.
+    knownHosts(hostLine(), knownHostsLine(bastion.port, bastion.ecdsa));
+    config();
+    const before = directTcpip().length;
+    const r = await cli('--dry-run');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(r.report).toMatchObject({ host: '127.0.0.1', port: host.port, user: host.user, outcome: 'dry-run' });
+    expect(directTcpip().length, bastion.log()).toBeGreaterThan(before);
+    expect(r.stderr).toContain(`via ${host.user}@127.0.0.1:${bastion.port}`);
+  });
+
+  test('apply and roll back through the bastion: every command, stdin included, runs over the hop', async () => {
+    knownHosts(hostLine(), knownHostsLine(bastion.port, bastion.ed25519));
+    config(`${host.user}@127.0.0.1:${bastion.port}`);
+    const applied = await cli('--yes');
+    expect(applied.exitCode, explain(applied)).toBe(0);
+    expect(applied.report?.outcome).toBe('applied');
+    expect(template(host)).toBe(SEED_CONFIG);
+    const rolledBack = await cli('--rollback', '--yes');
+    expect(rolledBack.exitCode, explain(rolledBack)).toBe(0);
+    expect(template(host)).toBe(host.originalTemplate);
+  });
+
+  test('an unknown bastion: exit 3 naming the jump host and its fingerprint; the host is never reached', async () => {
+    knownHosts(hostLine());
+    config();
+    const before = directTcpip().length;
+    const r = await cli('--dry-run');
+    expect(r.exitCode, explain(r)).toBe(3);
+    expect(r.report?.error?.code).toBe('host-key-unknown');
+    expect(r.report?.error?.message).toContain(`the host key of the jump host [127.0.0.1]:${bastion.port}`);
+    expect(r.report?.error?.message).toContain(await fingerprint(bastion.ed25519));
+    expect(directTcpip().length).toBe(before);
+    expect(readFileSync(`${home.ssh}/known_hosts`, 'utf8')).toBe(`${hostLine()}\n`);
+  });
+
+  test('--accept-new-host-key records the new bastion (and only it), says so, and goes on', async () => {
+    knownHosts(hostLine());
+    config();
+    const r = await cli('--dry-run', '--accept-new-host-key');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(readFileSync(`${home.ssh}/known_hosts`, 'utf8')).toBe(`${hostLine()}\n${knownHostsLine(bastion.port, bastion.ed25519)}\n`);
+    expect(r.stderr).toContain(`Warning: permanently added '[127.0.0.1]:${bastion.port}' (ED25519 ${await fingerprint(bastion.ed25519)})`);
+    expect(r.stdout).not.toContain('permanently added');
+  });
+
+  test('--accept-new-host-key records a new host behind a known bastion', async () => {
+    knownHosts(knownHostsLine(bastion.port, bastion.ed25519));
+    config();
+    const r = await cli('--dry-run', '--accept-new-host-key');
+    expect(r.exitCode, explain(r)).toBe(0);
+    expect(readFileSync(`${home.ssh}/known_hosts`, 'utf8')).toContain(`[127.0.0.1]:${host.port} ${hostPublicKey()}`);
+  });
+
+  test('a changed bastion key is refused loudly, even with --accept-new-host-key', async () => {
+    // The test host's own key, claimed for the bastion's address: a key of the same type that is not the bastion's.
+    const wrong = knownHostsLine(bastion.port, hostPublicKey());
+    knownHosts(hostLine(), wrong);
+    config();
+    const r = await cli('--dry-run', '--accept-new-host-key');
+    expect(r.exitCode, explain(r)).toBe(3);
+    expect(r.report?.error?.code).toBe('host-key-changed');
+    expect(r.report?.error?.message).toMatch(/^WARNING: the host key of the jump host .* has CHANGED/);
+    expect(readFileSync(`${home.ssh}/known_hosts`, 'utf8')).toBe(`${hostLine()}\n${wrong}\n`);
+  });
+
+  test('a bastion that does not forward (the test host itself: AllowTcpForwarding no): exit 3, said plainly', async () => {
+    knownHosts(hostLine());
+    config(`${host.user}@127.0.0.1:${host.port}`);
+    const r = await cli('--dry-run');
+    expect(r.exitCode, explain(r)).toBe(3);
+    expect(r.report?.error?.code).toBe('jump-forward');
+    expect(r.report?.error?.message).toMatch(/refused to forward to 127\.0\.0\.1:\d+/);
+    expect(r.report?.error?.remedy).toMatch(/AllowTcpForwarding/);
+  });
+
+  test('a bastion that may not forward there (PermitOpen): exit 3, jump-forward', async () => {
+    knownHosts(hostLine(), knownHostsLine(bastion.port, bastion.ed25519));
+    home.write('config', ['Host box', '  HostName 127.0.0.2', `  Port ${host.port}`, `  User ${host.user}`, `  ProxyJump ${host.user}@127.0.0.1:${bastion.port}`, ''].join('\n'));
+    const r = await cli('--dry-run');
+    expect(r.exitCode, explain(r)).toBe(3);
+    expect(r.report?.error).toMatchObject({ code: 'jump-forward', message: expect.stringMatching(/refused to forward to 127\.0\.0\.2:/) });
+  });
+
+  test('a bastion that cannot reach the host (nothing listens there): exit 3, said plainly', async () => {
+    knownHosts(hostLine(), knownHostsLine(bastion.port, bastion.ed25519));
+    home.write('config', ['Host box', '  HostName 127.0.0.1', `  Port ${closedPort}`, `  User ${host.user}`, `  ProxyJump ${host.user}@127.0.0.1:${bastion.port}`, ''].join('\n'));
+    const r = await cli('--dry-run');
+    expect(r.exitCode, explain(r)).toBe(3);
+    expect(r.report?.error).toMatchObject({ code: 'jump-forward', message: expect.stringMatching(new RegExp(`could not connect to 127\\.0\\.0\\.1:${closedPort}`)) });
+  });
+
+  test('no changing Compose call in the refused runs, and the host is back to broken after the rollback', async () => {
+    expect(changingDockerCalls(host, since)).toEqual([]);
+    await expectBrokenHost(host);
+  });
+});
