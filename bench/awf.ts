@@ -1,0 +1,87 @@
+// Runs the built CLI (dist/src/cli.js) as a user does and reads what it printed: the --json report on
+// stdout and, with --verbose, each remote command's "(exit N, M ms)" line on stderr as it arrived.
+import { fileURLToPath } from 'node:url';
+import { unionLength } from './stats.js';
+import { cleanEnv, spawnTimed, type Timed } from './spawn.js';
+
+export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+export interface Target {
+  port: number;
+  user: string;
+  identity: string;
+  knownHosts: string;
+  url: string;
+}
+
+export interface AwfRun {
+  wallMs: number;
+  exitCode: number | null;
+  outcome: string;
+  /** Remote commands run (one `$ …` line each with --verbose). */
+  commands: number;
+  /** Time during which at least one remote command ran (concurrent channels counted once). */
+  remoteBusyMs: number;
+  /** Sum of the commands' own durations (concurrent channels counted each). */
+  remoteSumMs: number;
+  /** Spawn → the first line of the task list: Node start, module loading, argument parsing. */
+  startupMs: number | null;
+  /** "❯ Connect" → "✔ Connect": TCP, SSH handshake, key exchange, authentication. */
+  connectMs: number | null;
+  steps: Array<{ id: string; status: string; durationMs: number }>;
+}
+
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+export function cliArgs(target: Target, settleSeconds: number, verbose: boolean): string[] {
+  return [
+    '--host', '127.0.0.1', '--port', String(target.port), '--user', target.user,
+    '--identity', target.identity, '--known-hosts', target.knownHosts, '--url', target.url,
+    '--yes', '--json', '--settle', String(settleSeconds), ...(verbose ? ['--verbose'] : []),
+  ];
+}
+
+export function analyse(timed: Timed): AwfRun {
+  let report: { outcome?: string; steps?: Array<{ id: string; status: string; durationMs: number }> } = {};
+  try {
+    report = JSON.parse(timed.stdout) as typeof report;
+  } catch {
+    report = { outcome: `no JSON report (exit ${timed.code}): ${timed.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+  }
+  const lines = timed.lines.map((l) => ({ t: l.t, text: l.text.replace(ANSI, '') }));
+  const intervals: Array<[number, number]> = [];
+  let sum = 0;
+  let commands = 0;
+  for (const { t, text } of lines) {
+    if (text.startsWith('$ ')) commands++;
+    const m = /^ {2}\(exit [^,]+, (\d+) ms\)$/.exec(text);
+    if (m) {
+      const ms = Number(m[1]);
+      sum += ms;
+      intervals.push([t - ms, t]);
+    }
+  }
+  const first = lines.find((l) => l.text.trim() !== '');
+  const connectStart = lines.find((l) => /^\S+ Connect to /.test(l.text) && !l.text.startsWith('✔'));
+  const connectEnd = lines.find((l) => /^✔ Connect to /.test(l.text));
+  return {
+    wallMs: timed.wallMs,
+    exitCode: timed.code,
+    outcome: report.outcome ?? 'unknown',
+    commands,
+    remoteBusyMs: unionLength(intervals),
+    remoteSumMs: sum,
+    startupMs: first?.t ?? null,
+    connectMs: connectStart && connectEnd ? connectEnd.t - connectStart.t : null,
+    steps: (report.steps ?? []).map((s) => ({ id: s.id, status: s.status, durationMs: s.durationMs })),
+  };
+}
+
+export async function runCli(target: Target, settleSeconds: number, verbose: boolean): Promise<AwfRun> {
+  const timed = await spawnTimed(process.execPath, [CLI, ...cliArgs(target, settleSeconds, verbose)], { env: cleanEnv({ NO_COLOR: '1' }), timeoutMs: 120_000 });
+  return analyse(timed);
+}
+
+export function expectOutcome(run: AwfRun, outcome: string, what: string): void {
+  if (run.outcome !== outcome || run.exitCode !== 0) throw new Error(`${what}: expected ${outcome} (exit 0), got ${run.outcome} (exit ${run.exitCode})`);
+}

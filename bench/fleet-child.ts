@@ -1,0 +1,85 @@
+// A child process of the bench that runs the tool's fleet runner (runFleet, in-process) against fake
+// hosts served by ANOTHER process, and reports its own wall time and peak RSS. Input: a JSON file
+// { hosts, concurrency, settleMs }; output: one JSON line on stdout.
+import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { ocapistaineWsFix } from '../runbooks/ocapistaine-ws-fix/runbook.js';
+import { runFleet } from '../src/engine/fleet.js';
+import { TIMING_DEFAULTS, type RunOptions } from '../src/engine/options.js';
+import { connectSsh } from '../src/transport/ssh.js';
+import type { FakeHostEntry } from './fake-hosts.js';
+
+export interface FleetResult {
+  hosts: number;
+  concurrency: number;
+  wallMs: number;
+  /** The kernel's high-water mark of this process (getrusage ru_maxrss), whole life included. */
+  peakRssMiB: number;
+  /** RSS just before the fleet started (modules loaded), and the highest 10 ms sample during it. */
+  baselineRssMiB: number;
+  sampledPeakRssMiB: number;
+  /** CPU seconds this process used during the fleet (user + system). */
+  cpuSeconds: number;
+  outcomes: Record<string, number>;
+  hostSeconds: { median: number; max: number };
+}
+
+const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { hosts: FakeHostEntry[]; concurrency: number; settleMs: number };
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+const byPort = new Map(input.hosts.map((h) => [h.port, h]));
+
+const base: RunOptions = {
+  action: 'apply',
+  dryRun: false,
+  ...ocapistaineWsFix.defaults,
+  identity: undefined,
+  knownHosts: '/dev/null',
+  yes: true,
+  verbose: false,
+  forceUnlock: false,
+  ...TIMING_DEFAULTS,
+  settleMs: input.settleMs,
+};
+
+const baseline = process.memoryUsage().rss;
+let sampled = baseline;
+const sampler = setInterval(() => {
+  sampled = Math.max(sampled, process.memoryUsage().rss);
+}, 10);
+const cpuBefore = process.cpuUsage();
+const started = performance.now();
+const reports = await runFleet(
+  base,
+  input.hosts.map((h) => ({ host: h.host, port: h.port, user: h.user, url: h.url })),
+  ocapistaineWsFix,
+  {
+    renderer: 'silent',
+    output: new PassThrough() as unknown as NodeJS.WriteStream,
+    interrupt: { signal: null },
+    connect: (o) => {
+      const h = byPort.get(o.port)!;
+      return connectSsh({ ...o, identity: h.identity, knownHosts: h.knownHosts, env: {} });
+    },
+  },
+  input.concurrency,
+);
+const wallMs = performance.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
+clearInterval(sampler);
+sampled = Math.max(sampled, process.memoryUsage().rss);
+
+const outcomes: Record<string, number> = {};
+for (const r of reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+const durations = reports.map((r) => r.durationMs).sort((a, b) => a - b);
+const result: FleetResult = {
+  hosts: input.hosts.length,
+  concurrency: input.concurrency,
+  wallMs: Math.round(wallMs),
+  peakRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+  baselineRssMiB: mib(baseline),
+  sampledPeakRssMiB: mib(sampled),
+  cpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 100) / 100,
+  outcomes,
+  hostSeconds: { median: (durations[Math.floor(durations.length / 2)] ?? 0) / 1000, max: (durations.at(-1) ?? 0) / 1000 },
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,448 @@
+// npm run bench: apply-ws-fix measured side by side with a plain ssh script (the floor) and an Ansible
+// playbook on the real-sshd test host, through a 25 ms delay proxy, as a fleet of fake hosts, and at
+// cold start. Prints the figures and the targets (PASS/MISS), writes bench/results.json.
+// Knobs (environment): BENCH_RUNS (default 5), BENCH_SETTLE seconds (default 1),
+// BENCH_ONLY=cold,host,latency,fleet (default all).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { analyse, cliArgs, CLI, expectOutcome, runCli, type AwfRun, type Target } from './awf.js';
+import { startDelayProxy, type TrafficCount } from './delay-proxy.js';
+import { runFleetOnce, type FleetRun } from './fleet.js';
+import { describeMachine, machineLine } from './machine.js';
+import { ensureAnsible, runAnsible, runPlain, type PeerRun } from './peers.js';
+import { loadHarness, REPO, type BenchRealHost } from './real-host.js';
+import { cleanEnv, spawnTimed } from './spawn.js';
+import { median, ratio, seconds, summarize, type Summary } from './stats.js';
+
+const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
+const SETTLE_S = Number(process.env['BENCH_SETTLE'] ?? 1);
+const COLD_RUNS = Math.max(10, 2 * RUNS);
+const DELAY_MS = 25;
+const CONCURRENCY = 10;
+const FLEET_SIZES = [1, 10, 50] as const;
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'cold,host,latency,fleet').split(',').map((s) => s.trim()));
+const RESULTS = join(REPO, 'bench', 'results.json');
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+const note = (line: string): void => void process.stderr.write(`  · ${line}\n`);
+const ms = (values: readonly number[]): Summary => summarize(values.map((v) => Math.round(v)));
+const pad = (cells: readonly string[], widths: readonly number[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+
+function table(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  out(pad(header, widths));
+  out(pad(widths.map((w) => '-'.repeat(w)), widths));
+  for (const row of rows) out(pad(row, widths));
+}
+
+interface Target_ {
+  name: string;
+  limit: string;
+  measured: string;
+  pass: boolean | null;
+  by: string;
+}
+const targets: Target_[] = [];
+
+/** A "≤ limit" target on a number; by how much it is missed or met. */
+function atMost(name: string, value: number, limit: number, unit: (v: number) => string): void {
+  if (!Number.isFinite(value)) {
+    targets.push({ name, limit: `≤ ${unit(limit)}`, measured: 'n/a', pass: null, by: 'not measured' });
+    return;
+  }
+  const pass = value <= limit;
+  const diff = Math.abs(value - limit);
+  targets.push({ name, limit: `≤ ${unit(limit)}`, measured: unit(value), pass, by: `${pass ? 'under' : 'over'} by ${unit(diff)} (${((diff / limit) * 100).toFixed(0)}%)` });
+}
+
+function atLeast(name: string, value: number, limit: number, unit: (v: number) => string): void {
+  if (!Number.isFinite(value)) {
+    targets.push({ name, limit: `≥ ${unit(limit)}`, measured: 'n/a', pass: null, by: 'not measured' });
+    return;
+  }
+  const pass = value >= limit;
+  const diff = Math.abs(value - limit);
+  targets.push({ name, limit: `≥ ${unit(limit)}`, measured: unit(value), pass, by: `${pass ? 'above' : 'short'} by ${unit(diff)} (${((diff / limit) * 100).toFixed(0)}%)` });
+}
+
+const sec = (v: number): string => seconds(v);
+const times = (v: number): string => `${v.toFixed(2)}×`;
+const count = (v: number): string => `${Math.round(v * 10) / 10}`;
+const mib = (v: number): string => `${v.toFixed(0)} MiB`;
+const msText = (v: number): string => `${Math.round(v)} ms`;
+
+// ---------------------------------------------------------------------------------------------------
+// 5. Cold start
+async function coldStart(): Promise<Record<string, Summary>> {
+  const measure = async (args: string[]): Promise<Summary> => {
+    const walls: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      const t = await spawnTimed(process.execPath, args, { env: cleanEnv() });
+      if (t.code !== 0) throw new Error(`${args.join(' ')} exited ${t.code}: ${t.stderr}`);
+      walls.push(t.wallMs);
+    }
+    return ms(walls);
+  };
+  const nodeBaseline = await measure(['-e', '0']);
+  const help = await measure([CLI, '--help']);
+  const version = await measure([CLI, '--version']);
+  return { help, version, nodeBaseline };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1-3. The real-sshd test host
+interface HostResults {
+  awf: { apply: AwfRun[]; noop: AwfRun[] };
+  plain: { apply: PeerRun[]; noop: PeerRun[] };
+  plainCm: { apply: PeerRun[]; noop: PeerRun[] };
+  ansible: { apply: PeerRun[]; noop: PeerRun[]; missing: string | null };
+  latency: {
+    apply25: Array<AwfRun & { traffic: TrafficCount }>;
+    noop25: Array<AwfRun & { traffic: TrafficCount }>;
+    noop0: Array<AwfRun & { traffic: TrafficCount }>;
+  } | null;
+  sshConnectionsPerRun: number[];
+}
+
+function targetOf(host: BenchRealHost, port = host.port, knownHosts = host.knownHostsPath): Target {
+  return { port, user: host.user, identity: host.privateKeyPath, knownHosts, url: host.publicUrl };
+}
+
+function countAccepted(host: BenchRealHost): number {
+  try {
+    return (readFileSync(host.logs.sshd, 'utf8').match(/Accepted publickey for /g) ?? []).length;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function realHostSection(withLatency: boolean, withHost: boolean): Promise<HostResults | { unavailable: string }> {
+  const harness = await loadHarness();
+  let missing = harness.realHostPrerequisites();
+  if (missing.length > 0 && process.getuid?.() === 0) {
+    note(`real test host: missing ${missing.join('; ')}; running test/e2e/install-deps.sh (setup, not timed)`);
+    spawnSync('bash', [join(REPO, 'test', 'e2e', 'install-deps.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    missing = harness.realHostPrerequisites();
+  }
+  if (missing.length > 0) return { unavailable: `the real-sshd test host cannot run here: ${missing.join('; ')}` };
+
+  const ansibleMissing = withHost ? ensureAnsible(note) : 'not measured (BENCH_ONLY)';
+  note('starting the real test host (OpenSSH sshd, Compose emulator, real nginx, TLS upstream)…');
+  const host = await harness.startRealHost({ user: 'awf-bench' });
+  const stop = (): void => {
+    void host.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const results: HostResults = {
+    awf: { apply: [], noop: [] },
+    plain: { apply: [], noop: [] },
+    plainCm: { apply: [], noop: [] },
+    ansible: { apply: [], noop: [], missing: ansibleMissing },
+    latency: null,
+    sshConnectionsPerRun: [],
+  };
+  const target = targetOf(host);
+  try {
+    // Round-robin over the tools each repetition, so a slow moment of the machine hits all of them.
+    for (let i = 0; withHost && i < RUNS; i++) {
+      note(`real host, repetition ${i + 1}/${RUNS}`);
+      await host.reset();
+      const before = countAccepted(host);
+      const apply = await runCli(target, SETTLE_S, true);
+      expectOutcome(apply, 'applied', 'apply-ws-fix apply');
+      results.sshConnectionsPerRun.push(countAccepted(host) - before);
+      results.awf.apply.push(apply);
+      const noop = await runCli(target, SETTLE_S, false);
+      expectOutcome(noop, 'already-applied', 'apply-ws-fix no-op');
+      results.awf.noop.push(noop);
+
+      for (const [bucket, cm] of [[results.plain, false], [results.plainCm, true]] as const) {
+        await host.reset();
+        const a = await runPlain(host, cm);
+        const n = await runPlain(host, cm);
+        if (!a.changed || n.changed) throw new Error(`plain-ssh: apply changed=${a.changed}, re-run changed=${n.changed}`);
+        bucket.apply.push(a);
+        bucket.noop.push(n);
+      }
+      if (ansibleMissing === null) {
+        await host.reset();
+        const a = await runAnsible(host);
+        const n = await runAnsible(host);
+        if (!a.changed || n.changed) throw new Error(`ansible: apply changed=${a.changed}, re-run changed=${n.changed}`);
+        results.ansible.apply.push(a);
+        results.ansible.noop.push(n);
+      }
+    }
+
+    if (withLatency) {
+      // Through the delay proxy: the host key is the sshd's, known under the proxy's port.
+      const [slow, fast] = await Promise.all([startDelayProxy({ host: '127.0.0.1', port: host.port }, DELAY_MS), startDelayProxy({ host: '127.0.0.1', port: host.port }, 0)]);
+      const dir = mkdtempSync(join(tmpdir(), 'awf-bench-latency-'));
+      try {
+        const line = readFileSync(host.knownHostsPath, 'utf8').trim();
+        const knownHosts = (port: number): string => {
+          const path = join(dir, `known_hosts.${port}`);
+          writeFileSync(path, `${line.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${port}`)}\n`);
+          return path;
+        };
+        const slowTarget = targetOf(host, slow.port, knownHosts(slow.port));
+        const fastTarget = targetOf(host, fast.port, knownHosts(fast.port));
+        const latency = { apply25: [] as Array<AwfRun & { traffic: TrafficCount }>, noop25: [] as Array<AwfRun & { traffic: TrafficCount }>, noop0: [] as Array<AwfRun & { traffic: TrafficCount }> };
+        const through = async (proxy: typeof slow, t: Target, outcome: string): Promise<AwfRun & { traffic: TrafficCount }> => {
+          proxy.reset();
+          const run = await runCli(t, SETTLE_S, true);
+          expectOutcome(run, outcome, `apply-ws-fix through the ${proxy.delayMs} ms proxy`);
+          return { ...run, traffic: proxy.count() };
+        };
+        for (let i = 0; i < RUNS; i++) {
+          note(`latency, repetition ${i + 1}/${RUNS}`);
+          await host.reset();
+          latency.apply25.push(await through(slow, slowTarget, 'applied'));
+          latency.noop0.push(await through(fast, fastTarget, 'already-applied'));
+          latency.noop25.push(await through(slow, slowTarget, 'already-applied'));
+        }
+        results.latency = latency;
+      } finally {
+        await Promise.all([slow.close(), fast.close()]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    note('closing the real test host…');
+    await host.close();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------------
+async function fleetSection(): Promise<Record<number, FleetRun[]>> {
+  const results: Record<number, FleetRun[]> = {};
+  for (const n of FLEET_SIZES) {
+    results[n] = [];
+    for (let i = 0; i < RUNS; i++) {
+      note(`fleet of ${n} fake host(s), run ${i + 1}/${RUNS}`);
+      results[n].push(await runFleetOnce(n, CONCURRENCY, SETTLE_S * 1000));
+    }
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------------
+function overheadOf(run: AwfRun, settleMs: number): { nonRemote: number; startup: number; connect: number; rest: number } {
+  const nonRemote = run.wallMs - run.remoteBusyMs - settleMs;
+  const startup = run.startupMs ?? 0;
+  const connect = run.connectMs ?? 0;
+  return { nonRemote, startup, connect, rest: nonRemote - startup - connect };
+}
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  const machine = describeMachine();
+  const date = new Date().toISOString();
+  out(`apply-ws-fix benchmark — ${date}`);
+  out(`machine: ${machineLine(machine)}`);
+  out(`method: medians of ${RUNS} runs (cold start: ${COLD_RUNS}); every tool spawned as a user runs it; apply-ws-fix with --yes --json --settle ${SETTLE_S}; loopback only`);
+  out();
+
+  const json: Record<string, unknown> = { date, machine, config: { runs: RUNS, coldRuns: COLD_RUNS, settleSeconds: SETTLE_S, delayMs: DELAY_MS, concurrency: CONCURRENCY } };
+
+  // 5 first: it needs nothing but the build.
+  let cold: Record<string, Summary> | null = null;
+  if (ONLY.has('cold')) {
+    note('cold start…');
+    cold = await coldStart();
+    json['coldStart'] = cold;
+  }
+
+  let host: HostResults | { unavailable: string } | null = null;
+  if (ONLY.has('host') || ONLY.has('latency')) host = await realHostSection(ONLY.has('latency'), ONLY.has('host'));
+  let fleet: Record<number, FleetRun[]> | null = null;
+  if (ONLY.has('fleet')) fleet = await fleetSection();
+
+  // ------------------------------------------------------------------ 1. side by side
+  const settleMs = SETTLE_S * 1000;
+  let awfNoop = Number.NaN;
+  let awfApplyEx = Number.NaN;
+  let ansibleNoop = Number.NaN;
+  let floorApply = Number.NaN;
+  if (host && 'unavailable' in host) {
+    out(`1-3. real-sshd test host: n/a — ${host.unavailable}`);
+    json['realHost'] = { unavailable: host.unavailable };
+  } else if (host && host.awf.apply.length > 0) {
+    const h = host;
+    const s = {
+      awfNoop: ms(h.awf.noop.map((r) => r.wallMs)),
+      awfApply: ms(h.awf.apply.map((r) => r.wallMs)),
+      awfApplyEx: ms(h.awf.apply.map((r) => r.wallMs - settleMs)),
+      runningStep: ms(h.awf.apply.map((r) => r.steps.find((st) => st.id === 'running')?.durationMs ?? Number.NaN)),
+      plainNoop: ms(h.plain.noop.map((r) => r.wallMs)),
+      plainApply: ms(h.plain.apply.map((r) => r.wallMs)),
+      cmNoop: ms(h.plainCm.noop.map((r) => r.wallMs)),
+      cmApply: ms(h.plainCm.apply.map((r) => r.wallMs)),
+      ansibleNoop: h.ansible.noop.length ? ms(h.ansible.noop.map((r) => r.wallMs)) : null,
+      ansibleApply: h.ansible.apply.length ? ms(h.ansible.apply.map((r) => r.wallMs)) : null,
+    };
+    awfNoop = s.awfNoop.median;
+    awfApplyEx = s.awfApplyEx.median;
+    ansibleNoop = s.ansibleNoop?.median ?? Number.NaN;
+    floorApply = Math.min(s.cmApply.median, s.plainApply.median);
+    const floorNoop = Math.min(s.cmNoop.median, s.plainNoop.median);
+    const range = (x: Summary | null): string => (x ? `${seconds(x.min)}–${seconds(x.max)}` : 'n/a');
+    out('1. No-op re-run and full apply on the real-sshd test host (OpenSSH sshd, Compose emulator, real nginx)');
+    out(`   apply-ws-fix apply: --settle ${SETTLE_S} (default 3); "apply" excludes the deliberate settle wait of ${SETTLE_S} s, reported on its own row.`);
+    out('   plain-ssh: bench/peers/plain-ssh.sh, one `ssh` per seed step; "ControlMaster" reuses ONE connection (ControlMaster=auto, fresh master each run).');
+    out(`   ansible: bench/peers/ansible/playbook.yml, Debian's ansible, defaults (ssh ControlPersist=60s, no pipelining), gather_facts: false, fresh ControlPath each run.`);
+    const row = (name: string, noop: Summary | null, apply: Summary | null): string[] => [
+      name,
+      noop ? seconds(noop.median) : 'n/a',
+      range(noop),
+      apply ? seconds(apply.median) : 'n/a',
+      range(apply),
+      noop ? ratio(noop.median, awfNoop) : 'n/a',
+      apply ? ratio(apply.median, awfApplyEx) : 'n/a',
+    ];
+    table(['tool', 'no-op', '(min–max)', 'apply', '(min–max)', 'no-op vs awf', 'apply vs awf'], [
+      row('apply-ws-fix', s.awfNoop, s.awfApplyEx),
+      ['  + settle wait (deliberate)', '', '', seconds(settleMs), '', '', ''],
+      ['  = apply incl. settle', '', '', seconds(s.awfApply.median), range(s.awfApply), '', ''],
+      row('plain-ssh, ControlMaster', s.cmNoop, s.cmApply),
+      row('plain-ssh, no ControlMaster', s.plainNoop, s.plainApply),
+      s.ansibleNoop ? row('ansible-playbook', s.ansibleNoop, s.ansibleApply) : ['ansible-playbook', 'n/a', '', 'n/a', '', '', ''],
+    ]);
+    if (h.ansible.missing) out(`   ansible rows n/a: ${h.ansible.missing}`);
+    out(`   apply-ws-fix vs the floor (fastest plain-ssh): no-op ${ratio(awfNoop, floorNoop)}, apply ${ratio(awfApplyEx, floorApply)} (excluding settle); vs Ansible: no-op ${ratio(ansibleNoop, awfNoop)} faster, apply ${ratio(s.ansibleApply?.median ?? Number.NaN, awfApplyEx)} faster.`);
+    out(`   the "running" step (ps polls + settle) took ${seconds(s.runningStep.median)} of the apply.`);
+    out(`   SSH connections per apply (sshd log "Accepted publickey"): ${h.sshConnectionsPerRun.join(', ')}`);
+    out();
+
+    // ------------------------------------------------------------------ 2. overhead
+    const oh = (runs: AwfRun[], settle: number) => {
+      const parts = runs.map((r) => ({ ...overheadOf(r, settle), busy: r.remoteBusyMs, sum: r.remoteSumMs, commands: r.commands, wall: r.wallMs }));
+      const m = (f: (p: (typeof parts)[number]) => number): number => median(parts.map(f));
+      return { wall: m((p) => p.wall), busy: m((p) => p.busy), sum: m((p) => p.sum), commands: m((p) => p.commands), nonRemote: m((p) => p.nonRemote), startup: m((p) => p.startup), connect: m((p) => p.connect), rest: m((p) => p.rest) };
+    };
+    // The no-op's --verbose runs are the latency section's runs through the 0 ms proxy (a pass-through).
+    const ohNoop = h.latency ? oh(h.latency.noop0, 0) : null;
+    const ohApply = oh(h.awf.apply, settleMs);
+    out('2. Overhead: wall time minus the time remote commands ran (from --verbose "(exit N, M ms)" lines, timed as they');
+    out('   arrived; concurrent channels counted once as the union of their intervals). Medians of --verbose runs: the applies');
+    out('   above, and the no-ops through the 0 ms proxy of section 3.');
+    const ohRow = (name: string, o: ReturnType<typeof oh>, settle: number): string[] => [name, msText(o.wall), count(o.commands), msText(o.busy), msText(o.sum), msText(settle), msText(o.nonRemote), msText(o.startup), msText(o.connect), msText(o.rest)];
+    table(['run', 'wall', 'commands', 'remote busy', 'remote sum', 'settle', 'overhead', 'of which: node start', 'ssh connect', 'the rest'], [
+      ...(ohNoop ? [ohRow('no-op', ohNoop, 0)] : []),
+      ohRow('apply', ohApply, settleMs),
+    ]);
+    out('   "the rest": local work between commands, channel set-up not inside a command, the endpoint probes from this machine, the');
+    out('   poll sleeps of the running check beyond the settle time, and exit.');
+    out();
+    json['realHost'] = { summaries: s, overhead: { noop: ohNoop, apply: ohApply }, raw: h };
+  }
+
+  // ------------------------------------------------------------------ 3. latency
+  let noopRounds = Number.NaN;
+  let noopRoundsByTime = Number.NaN;
+  if (host && !('unavailable' in host) && host.latency) {
+    const l = host.latency;
+    const m = (runs: Array<AwfRun & { traffic: TrafficCount }>, f: (r: AwfRun & { traffic: TrafficCount }) => number): number => median(runs.map(f));
+    const noop0 = m(l.noop0, (r) => r.wallMs);
+    const noop25 = m(l.noop25, (r) => r.wallMs);
+    const apply25 = m(l.apply25, (r) => r.wallMs);
+    const apply0 = host.awf.apply.length ? median(host.awf.apply.map((r) => r.wallMs)) : Number.NaN;
+    noopRounds = m(l.noop25, (r) => r.traffic.rounds);
+    noopRoundsByTime = (noop25 - noop0) / (2 * DELAY_MS);
+    out(`3. Latency: a TCP proxy (bench/delay-proxy.ts) between the CLI and the real sshd delays every chunk ${DELAY_MS} ms each way.`);
+    out('   round trips = client→server write bursts clustered by time: a client write opens a new round only once a full');
+    out(`   round trip (${2 * DELAY_MS} ms) has passed since the round opened, so concurrent channels count once per round.`);
+    out('   bursts = client writes that follow server data (counts interleaved concurrent channels separately: an upper bound).');
+    out(`   latency cost = (wall at ${DELAY_MS} ms − wall at 0 ms) / ${2 * DELAY_MS} ms: the round trips on the critical path, as the operator feels them.`);
+    table(['run', 'wall @0 ms', `wall @${DELAY_MS} ms`, 'round trips', 'bursts', 'latency cost (RTTs)', 'connections', 'remote commands', 'bytes up/down'], [
+      ['no-op', msText(noop0), msText(noop25), count(noopRounds), count(m(l.noop25, (r) => r.traffic.clientBursts)), count(noopRoundsByTime), count(m(l.noop25, (r) => r.traffic.connections)), count(m(l.noop25, (r) => r.commands)), `${m(l.noop25, (r) => r.traffic.bytesUp)}/${m(l.noop25, (r) => r.traffic.bytesDown)}`],
+      ['apply', `${msText(apply0)} (direct)`, msText(apply25), count(m(l.apply25, (r) => r.traffic.rounds)), count(m(l.apply25, (r) => r.traffic.clientBursts)), count((apply25 - apply0) / (2 * DELAY_MS)), count(m(l.apply25, (r) => r.traffic.connections)), count(m(l.apply25, (r) => r.commands)), `${m(l.apply25, (r) => r.traffic.bytesUp)}/${m(l.apply25, (r) => r.traffic.bytesDown)}`],
+    ]);
+    out('   (the apply rows include the settle wait, and its ps polls, which are round trips of their own)');
+    out();
+    json['latency'] = { noop0Ms: noop0, noop25Ms: noop25, apply0Ms: apply0, apply25Ms: apply25, noopRounds, noopRoundsByTime, raw: l.noop25.map((r) => r.traffic) };
+  }
+
+  // ------------------------------------------------------------------ 4. fleet
+  let fleet1 = Number.NaN;
+  let fleet50 = Number.NaN;
+  let rss50 = Number.NaN;
+  if (fleet) {
+    out(`4. Fleet: runFleet (in-process, one run per host) at concurrency ${CONCURRENCY}, apply from the broken state, --settle ${SETTLE_S},`);
+    out('   in a child process; the fake hosts (real SSH on 127.0.0.1) in ANOTHER child, so peak RSS is the tool\'s alone.');
+    out('   peak RSS = the fleet process\'s getrusage high-water mark (what /usr/bin/time -v reports), whole process life.');
+    const rows: string[][] = [];
+    const fleetJson: Record<string, unknown> = {};
+    for (const n of FLEET_SIZES) {
+      const runs = fleet[n]!;
+      const wall = ms(runs.map((r) => r.wallMs));
+      const rss = median(runs.map((r) => r.peakRssMiB));
+      if (n === 1) fleet1 = wall.median;
+      if (n === 50) {
+        fleet50 = wall.median;
+        rss50 = Math.max(...runs.map((r) => r.peakRssMiB));
+      }
+      rows.push([
+        String(n),
+        seconds(wall.median),
+        `${seconds(wall.min)}–${seconds(wall.max)}`,
+        Number.isFinite(fleet1) ? ratio(wall.median, fleet1) : 'n/a',
+        mib(rss),
+        mib(Math.max(...runs.map((r) => r.peakRssMiB))),
+        mib(median(runs.map((r) => r.baselineRssMiB))),
+        `${median(runs.map((r) => r.cpuSeconds)).toFixed(1)} s`,
+        `${median(runs.map((r) => r.hostsCpuSeconds)).toFixed(1)} s`,
+        `${median(runs.flatMap((r) => r.commandsPerHost))}`,
+        `${Math.max(...runs.flatMap((r) => r.connectionsPerHost))}`,
+      ]);
+      fleetJson[n] = { wall, peakRssMiB: summarize(runs.map((r) => r.peakRssMiB)), raw: runs };
+    }
+    table(['hosts', 'wall', '(min–max)', 'vs 1 host', 'peak RSS', '(max)', 'RSS before', 'tool CPU', 'fake hosts CPU', 'commands/host', 'connections/host'], rows);
+    out(`   the fake hosts and the tool share the ${machine.cores} cores: "fake hosts CPU" is the hosts' process plus the shells they ran.`);
+    out();
+    json['fleet'] = fleetJson;
+  }
+
+  // ------------------------------------------------------------------ 5. cold start
+  if (cold) {
+    out(`5. Cold start (spawned, ${COLD_RUNS} runs each)`);
+    table(['command', 'median', '(min–max)'], [
+      ['apply-ws-fix --help', msText(cold['help']!.median), `${cold['help']!.min}–${cold['help']!.max} ms`],
+      ['apply-ws-fix --version', msText(cold['version']!.median), `${cold['version']!.min}–${cold['version']!.max} ms`],
+      ['node -e 0 (the floor)', msText(cold['nodeBaseline']!.median), `${cold['nodeBaseline']!.min}–${cold['nodeBaseline']!.max} ms`],
+    ]);
+    out();
+  }
+
+  // ------------------------------------------------------------------ targets
+  atMost('no-op run on the loopback test host', awfNoop, 1000, sec);
+  atLeast('no-op faster than the Ansible playbook', ansibleNoop / awfNoop, 5, times);
+  atMost('apply (excluding settle) vs the plain-ssh floor', awfApplyEx / floorApply, 1.2, times);
+  atMost(`round trips, no-op at ${DELAY_MS} ms each way`, noopRounds, 12, count);
+  atMost(`  (cross-check: latency cost in RTTs)`, noopRoundsByTime, 12, count);
+  atMost(`50 hosts at concurrency ${CONCURRENCY} vs 1 host`, fleet50 / fleet1, 6, times);
+  atMost('peak RSS, 50 hosts', rss50, 200, mib);
+  atMost('--help', cold ? cold['help']!.median : Number.NaN, 300, msText);
+  out('Targets');
+  table(['target', 'limit', 'measured', 'result', 'by how much'], targets.map((t) => [t.name, t.limit, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : 'MISS', t.by]));
+  json['targets'] = targets;
+  const total = performance.now() - benchStarted;
+  json['benchSeconds'] = Math.round(total / 100) / 10;
+  out();
+  out(`bench took ${seconds(total)}; load average now ${describeMachine().loadAverage1m}; results in ${RESULTS}`);
+  writeFileSync(RESULTS, `${JSON.stringify(json, null, 2)}\n`);
+}
+
+// cliArgs and analyse are re-exported for anyone reproducing one run by hand.
+export { analyse, cliArgs };
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
