@@ -9,6 +9,7 @@ import {
   changeSteps,
   cliMissing,
   expectApplyShape,
+  expectExtraStepsAccounted,
   explain,
   hostFlags,
   runCli,
@@ -71,7 +72,9 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) on a real host', () => {
       const ids = r.report?.steps.map((s) => s.id) ?? [];
       expect(ids.filter((id) => (APPLY_CHANGES as readonly string[]).includes(id))).toEqual([...APPLY_CHANGES]);
       expect(ids.filter((id) => (APPLY_CHECKS as readonly string[]).includes(id))).toEqual([]);
-      expect(r.report?.steps.every((s) => s.status === 'would-change' && s.detail !== '')).toBe(true);
+      for (const id of APPLY_CHANGES) expect(stepStatus(r, id), id).toBe('would-change');
+      expectExtraStepsAccounted(r);
+      expect(r.report?.steps.every((s) => s.detail !== '')).toBe(true);
       const diff = r.report?.diff ?? '';
       expect(diff).toMatch(/^--- .*ocapistaine\.conf\.template/m);
       expect(diff).toMatch(/^\+map \$http_upgrade \$connection_upgrade \{$/m);
@@ -121,7 +124,8 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) on a real host', () => {
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.report).toMatchObject({ action: 'apply', dryRun: false, outcome: 'applied', exitCode: 0, error: null, rollback: null, recovery: null });
       expectApplyShape(r);
-      expect(r.report?.steps.filter((s) => s.status !== 'done')).toEqual([]);
+      for (const id of [...APPLY_CHANGES, ...APPLY_CHECKS]) expect(stepStatus(r, id), id).toBe('done');
+      expectExtraStepsAccounted(r);
       expect(r.report?.steps.find((s) => s.id === 'endpoint')?.detail).toMatch(/handshake 101/);
       // --verbose shows the remote commands (on stderr, since stdout carries the JSON).
       expect(r.stderr).toMatch(/\$ .*docker compose .*build/);
@@ -182,7 +186,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) on a real host', () => {
       const r = await runCli([...flags(), '--dry-run', '--json']);
       expect(r.exitCode, explain(r)).toBe(0);
       expect(r.report?.diff).toBeNull();
-      expect(r.report?.steps.every((s) => s.status === 'skipped')).toBe(true);
+      expect(changeSteps(r).every((s) => s.status === 'skipped')).toBe(true);
       expect(identity(host.container())).toEqual(identity(applied));
     });
   });

@@ -58,7 +58,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 2);
+      const hold = holdFirstBuild(host, 1);
       before = host.container();
       since = Date.now();
       const args = [...hostFlags(host), '--yes', '--json'];
@@ -85,12 +85,6 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
       expect(identity(host.container())).toEqual(identity(before));
       expect(changingDockerCalls(host, since).filter((c) => / up /.test(` ${c} `))).toEqual([]);
       await expectBrokenHost(host);
-    });
-
-    test('the next run applies cleanly', async () => {
-      const again = await runCli([...hostFlags(host), '--yes', '--json']);
-      expect(again.exitCode, explain(again)).toBe(0);
-      await expectFixedHost(host);
     });
   });
 
@@ -161,7 +155,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 3);
+      const hold = holdFirstBuild(host, 2);
       const args = [...hostFlags(host), '--yes', '--json'];
       const started = Date.now();
       const child = spawnCli(args);
@@ -194,7 +188,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 3);
+      const hold = holdFirstBuild(host, 2);
       const args = [...hostFlags(host), '--yes', '--json'];
       const started = Date.now();
       const child = spawnCli(args);

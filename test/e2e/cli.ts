@@ -177,11 +177,21 @@ export function changeSteps(r: CliResult): { id: string; status: StepStatus; det
   return (r.report?.steps ?? []).filter((s) => !(APPLY_CHECKS as readonly string[]).includes(s.id));
 }
 
-// An apply's report lists its change steps first (the known ones in their order; the CLI may add
-// others, such as a separate build), then the four checks in order.
+// An apply's report lists the known change steps in their order, then the four checks in theirs, one
+// after another. The CLI may add steps of its own (a separate build, nginx -t, a git commit after the checks).
 export function expectApplyShape(r: CliResult): void {
   const ids = (r.report?.steps ?? []).map((s) => s.id);
-  const changes = ids.slice(0, ids.length - APPLY_CHECKS.length);
-  expect(ids.slice(changes.length), explain(r)).toEqual([...APPLY_CHECKS]);
-  expect(changes.filter((id) => (APPLY_CHANGES as readonly string[]).includes(id)), explain(r)).toEqual([...APPLY_CHANGES]);
+  const checksAt = ids.indexOf(APPLY_CHECKS[0]);
+  expect(ids.slice(checksAt, checksAt + APPLY_CHECKS.length), explain(r)).toEqual([...APPLY_CHECKS]);
+  expect(ids.slice(0, checksAt).filter((id) => (APPLY_CHANGES as readonly string[]).includes(id)), explain(r)).toEqual([...APPLY_CHANGES]);
+}
+
+// Steps the contract does not name (added by the CLI): each must be done, or skipped saying why.
+export function expectExtraStepsAccounted(r: CliResult): void {
+  const known: readonly string[] = [...APPLY_CHANGES, ...APPLY_CHECKS];
+  for (const step of r.report?.steps ?? []) {
+    if (known.includes(step.id)) continue;
+    expect(['done', 'skipped', 'would-change'], `${step.id}: ${step.status}`).toContain(step.status);
+    if (step.status === 'skipped') expect(step.detail, `${step.id} says why it was skipped`).not.toBe('');
+  }
 }
