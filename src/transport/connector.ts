@@ -12,12 +12,14 @@ export interface ConnectorIO extends PromptStreams {
 }
 
 /**
- * The engine's connect function. With `preload`, the keys that run will need are loaded now (asking for passphrases on
- * a terminal); a failure there is not thrown here but again by connect, so it lands in the run's report (exit 3).
+ * The engine's connect function. With `preload` (one run, or every run of a fleet), the keys those runs will need are
+ * loaded now, asking for passphrases on a terminal, each key file once; a failure there is not thrown here but again
+ * by connect, so it lands in that run's report (exit 3).
  */
-export async function sshConnector(io: ConnectorIO, preload?: RunOptions): Promise<(options: RunOptions) => Promise<Transport>> {
+export async function sshConnector(io: ConnectorIO, preload?: RunOptions | readonly RunOptions[]): Promise<(options: RunOptions) => Promise<Transport>> {
   const keyring = new KeyRing({ env: io.env, prompt: terminalPassphrasePrompt(io) });
-  if (preload !== undefined) await keyring.preload(credentialSpecsOf(preload)).catch(() => undefined);
+  const runs = preload === undefined ? [] : Array.isArray(preload) ? (preload as readonly RunOptions[]) : [preload as RunOptions];
+  for (const options of runs) await keyring.preload(credentialSpecsOf(options)).catch(() => undefined);
   const notify = (line: string): void => {
     io.stderr.write(`${line}\n`);
   };

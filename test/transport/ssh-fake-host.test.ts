@@ -242,4 +242,20 @@ describe('the CLI connector', () => {
     expect(written.join('')).toMatch(/Warning: permanently added/);
     expect(written.join('')).not.toContain(PASS);
   });
+
+  it('a fleet: every run\'s keys are loaded up front, a key file shared by runs is asked for once', async () => {
+    const dir = sandbox();
+    const identity = encryptedCopy(host.privateKeyPath, join(dir, 'locked'), PASS);
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, isRaw: false, setRawMode: () => stdin });
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    const written: string[] = [];
+    stderr.on('data', (chunk: Buffer) => written.push(chunk.toString()));
+    const run = { host: host.host, port: host.port, user: host.user, identity, knownHosts: host.knownHostsPath, connectTimeoutMs: 5000 } as RunOptions;
+    const pending = sshConnector({ env: { HOME: dir }, stdin, stderr }, [run, { ...run }]);
+    await new Promise((r) => setTimeout(r, 50));
+    stdin.write(`${PASS}\r`);
+    const connect = await pending;
+    for (const options of [run, run]) await (await connect(options)).close();
+    expect(written.join('').match(/Enter passphrase/g)).toHaveLength(1);
+  });
 });
