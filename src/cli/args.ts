@@ -1,4 +1,5 @@
 // argv → validated options. Bad values are refused here, before anything connects (exit 64).
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
@@ -22,6 +23,7 @@ export const EXIT_CODES_HELP = [
 
 export type Command =
   | { kind: 'run'; options: RunOptions; json: boolean; demo: false }
+  | { kind: 'fleet'; runs: RunOptions[]; json: boolean; concurrency: number }
   | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
   | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
   | { kind: 'help'; text: string }
@@ -100,6 +102,37 @@ async function sshTarget(
   return loadTarget(flags, defaults, env);
 }
 
+/** `[user@]host[:port] [url]`: the parts a line gives; what it leaves out comes from the flags and the ssh config. */
+interface TargetSpec {
+  host?: string | undefined;
+  user?: string;
+  port?: string;
+  url?: string;
+}
+
+function splitTarget(line: string): TargetSpec {
+  const [target = '', url] = line.trim().split(/\s+/);
+  const at = target.lastIndexOf('@');
+  const user = at >= 0 ? target.slice(0, at) : undefined;
+  const rest = at >= 0 ? target.slice(at + 1) : target;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  const single = rest.indexOf(':') === rest.lastIndexOf(':') ? rest.lastIndexOf(':') : -1;
+  const [host, port] = bracketed ? [bracketed[1]!, bracketed[2]] : single > 0 ? [rest.slice(0, single), rest.slice(single + 1)] : [rest, undefined];
+  return { host, ...(user ? { user } : {}), ...(port ? { port } : {}), ...(url ? { url } : {}) };
+}
+
+// The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped).
+async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv): Promise<TargetSpec[]> {
+  const lines = [...hosts];
+  if (file !== undefined) {
+    const text = await readFile(expandHome(file, env), 'utf8').catch((error: unknown) => {
+      throw new UsageError(`cannot read --hosts-file ${file}: ${(error as Error).message}`);
+    });
+    lines.push(...text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean));
+  }
+  return lines.map(splitTarget);
+}
+
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
   const parser = yargs([...argv])
@@ -125,6 +158,8 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
+    .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
+    .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', default: defaults.dir, describe: 'the compose project directory on the host (~/ is the remote home)' })
     .option('service', { type: 'string', default: defaults.service, describe: 'the compose service of the proxy' })
     .option('url', { type: 'string', default: defaults.url, describe: 'the public URL checked from this machine' })
@@ -173,26 +208,43 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
     if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
   }
-  const target = await sshTarget(args, defaults, penv.env);
-  const raw = { host: target.host, user: target.user, service: args.service, url: args.url, dir: args.dir };
-  validate(raw);
-  const options: RunOptions = {
-    action: args.rollback ? 'rollback' : 'apply',
-    dryRun: args['dry-run'],
-    ...raw,
-    port: target.port,
-    identity: target.identity,
-    knownHosts: target.knownHosts,
-    ...(target.ssh !== undefined ? { ssh: target.ssh } : {}),
-    yes: args.yes,
-    verbose: args.verbose,
-    forceUnlock: args['force-unlock'],
-    commit: args.commit,
-    ...TIMING_DEFAULTS,
-    settleMs: seconds(args.settle, '--settle', 0),
-    startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),
-    connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
-  };
+  const hosts = [args.host ?? []].flat().map(String);
+  const fleet = hosts.length > 1 || args['hosts-file'] !== undefined;
+  const targets: TargetSpec[] = fleet ? await fleetTargets(hosts, args['hosts-file'], penv.env) : [{ host: hosts[0] }];
+  const runs: RunOptions[] = [];
+  for (const spec of targets) {
+    // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
+    const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? args.port, user: spec.user ?? args.user }, defaults, penv.env);
+    const raw = { host: target.host, user: target.user, service: args.service, url: spec.url ?? args.url, dir: args.dir };
+    validate(raw);
+    runs.push({
+      action: args.rollback ? 'rollback' : 'apply',
+      dryRun: args['dry-run'],
+      ...raw,
+      port: target.port,
+      identity: target.identity,
+      knownHosts: target.knownHosts,
+      ...(target.ssh !== undefined ? { ssh: target.ssh } : {}),
+      yes: args.yes,
+      verbose: args.verbose,
+      forceUnlock: args['force-unlock'],
+      commit: args.commit,
+      ...TIMING_DEFAULTS,
+      settleMs: seconds(args.settle, '--settle', 0),
+      startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),
+      connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
+    });
+  }
+  if (fleet) {
+    if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
+    if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
+    // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
+    if (!args['dry-run'] && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
+    const concurrency = Number(args.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(args.concurrency)}`);
+    return { kind: 'fleet', runs, json: args.json, concurrency };
+  }
+  const options = runs[0]!;
   if (args.demo) return { kind: 'demo', options: { ...options, yes: true }, json: args.json, faults };
   if (!options.dryRun && !options.yes && !penv.interactive) {
     throw new UsageError(

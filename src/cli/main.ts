@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline/promises';
 import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import type { InterruptState } from '../engine/context.js';
+import type { RunOptions } from '../engine/options.js';
 import type { RunIO } from '../engine/run.js';
 import { AppError, EXIT, messageOf } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
@@ -52,6 +53,18 @@ export function printReport(io: CliIO, report: RunReport, json: boolean): void {
   (json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
 }
 
+// Several hosts: a task group each, then a table; --json prints one report per host, as an array.
+async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runs: RunOptions[]; json: boolean; concurrency: number }): Promise<number> {
+  const { fleetTable, runFleet, worstExitCode } = await import('../engine/fleet.js');
+  const [base, ...rest] = command.runs;
+  const reports = await runFleet(base!, [base!, ...rest], ocapistaineWsFix, runIO, command.concurrency);
+  if (command.json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+  const exitCode = worstExitCode(reports.map((r) => r.exitCode));
+  (command.json ? io.stderr : io.stdout).write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
+  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
+  return exitCode;
+}
+
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
@@ -69,19 +82,21 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
     const [{ run }, { sshConnector }] = await Promise.all([import('../engine/run.js'), import('../transport/connector.js')]);
     const json = command.json;
-    const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || command.options.verbose;
+    const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
+    const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || first.verbose;
     const interrupt: InterruptState = { signal: null };
     const runIO: RunIO = {
       renderer: plain ? 'simple' : 'default',
       output: json ? io.stderr : io.stdout,
-      ...(command.options.yes || command.options.dryRun ? {} : { confirm: terminalConfirm(io) }),
+      ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io) }),
       // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
-      connect: await sshConnector(io, command.kind === 'run' ? command.options : undefined),
+      connect: await sshConnector(io, command.kind === 'run' ? command.options : command.kind === 'fleet' ? command.runs : undefined),
       interrupt,
     };
     const unregister = interruptHandler(io, interrupt);
     try {
       if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
+      if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command);
       const report = await run(command.options, ocapistaineWsFix, runIO);
       printReport(io, report, json);
       return report.exitCode;

@@ -7,7 +7,7 @@ import type { RunOptions } from './options.js';
 import { run, listrOptions, type RunIO } from './run.js';
 import type { Runbook } from './runbook.js';
 
-export interface FleetTarget {
+export interface FleetTarget extends Partial<RunOptions> {
   host: string;
   port: number;
   user: string;

@@ -115,3 +115,42 @@ describe('fake-host: the mocked SSH host for CI pipelines', () => {
     expect(stdout).toContain(info.hostKeyFingerprint);
   });
 });
+
+describe('several hosts', () => {
+  const servers: ResultPromise[] = [];
+  const infos: { host: string; port: number; user: string; identity: string; knownHostsLine: string; url: string }[] = [];
+
+  beforeAll(async () => {
+    for (const faults of [[], ['health-fails']]) {
+      const server = execa('node', [CLI, 'fake-host', '--json', ...faults.flatMap((f) => ['--fault', f])], { reject: false });
+      servers.push(server);
+      const lines = createInterface({ input: server.stdout! });
+      infos.push(await new Promise((resolve) => lines.once('line', (line) => resolve(JSON.parse(line)))));
+    }
+  });
+  afterAll(async () => {
+    for (const server of servers) server.kill('SIGTERM');
+    await Promise.all(servers);
+  });
+
+  it('a hosts file and an ssh config: each host its own run; the failing one is rolled back; exit is the worst', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'awf-fleet-'));
+    const config = infos.map((h, i) => `Host proxy-${i}\n  HostName 127.0.0.1\n  Port ${h.port}\n  User ${h.user}\n  IdentityFile ${h.identity}\n`).join('\n');
+    await writeFile(join(dir, 'ssh_config'), config);
+    await writeFile(join(dir, 'known_hosts'), infos.map((h) => h.knownHostsLine).join('\n') + '\n');
+    await writeFile(join(dir, 'hosts'), `# the proxies\n${infos.map((h, i) => `proxy-${i} ${h.url}`).join('\n')}\n`);
+    const { exitCode, stdout } = await cli(['--hosts-file', join(dir, 'hosts'), '--ssh-config', join(dir, 'ssh_config'), '--known-hosts', join(dir, 'known_hosts'), '--yes', '--json', '--settle', '0.3', '--concurrency', '2']);
+    const reports = JSON.parse(stdout) as RunReport[];
+    expect(reports.map((r) => [r.port, r.outcome, r.exitCode])).toEqual([
+      [infos[0]!.port, 'applied', 0],
+      [infos[1]!.port, 'failed-and-restored', 1],
+    ]);
+    expect(exitCode).toBe(1);
+  });
+
+  it('changing several hosts needs --yes', async () => {
+    const { exitCode, stderr } = await cli(['--host', 'a.example', '--host', 'b.example']);
+    expect(exitCode).toBe(64);
+    expect(stderr).toMatch(/refusing to change 2 hosts without --yes/);
+  });
+});
