@@ -138,6 +138,12 @@ describe('host keys', () => {
     expect(readFileSync(knownHosts, 'utf8')).toBe(`${line}\n`);
   });
 
+  it('says which ssh config lines it did not apply (Match, Include, ProxyCommand) instead of guessing', async () => {
+    const said: string[] = [];
+    await works(target(sandbox(), { ssh: settings({ notes: ['~/.ssh/config line 3: Match block skipped (its conditions are not evaluated)'] }), notify: (line) => said.push(line) }));
+    expect(said).toEqual(['apply-ws-fix: ssh config: ~/.ssh/config line 3: Match block skipped (its conditions are not evaluated)']);
+  });
+
   it('the key may be in a later file (known_hosts2, a global file), read but never written', async () => {
     const dir = sandbox();
     await works(target(dir, { knownHosts: join(dir, 'missing'), ssh: settings({ extraKnownHosts: [join(dir, 'also-missing'), host.knownHostsPath] }) }));
