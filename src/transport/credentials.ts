@@ -45,7 +45,7 @@ export interface CredentialSpec {
 type Loaded =
   | { kind: 'key'; key: ParsedKey }
   /** Encrypted, but the ssh-agent holds the same key: the agent signs instead. */
-  | { kind: 'in-agent'; blob: Buffer }
+  | { kind: 'in-agent'; socket: string; blob: Buffer }
   | { kind: 'absent' }
   | { kind: 'skipped'; code: SkipCode; reason: string };
 
@@ -64,6 +64,11 @@ function remedyFor(code: SkipCode, path: string): string {
 }
 
 type AgentState = { socket: string; blobs: Buffer[] } | { socket: string; error: string };
+
+// An agent that did not answer is worth a line in an authentication failure.
+function noteOf(agent: AgentState | undefined): string[] {
+  return agent !== undefined && 'error' in agent ? [`the ssh-agent at ${agent.socket}: ${agent.error}`] : [];
+}
 
 // An agent that shows only one of its keys: --identity names one key, and an agent full of others must not use up
 // the server's MaxAuthTries before it (OpenSSH's IdentitiesOnly, with the agent still signing for an encrypted file).
@@ -95,9 +100,10 @@ export class KeyRing {
 
   /** The agent, then the key files; an error (exit 3) when there is nothing usable to offer. */
   async credentials(spec: CredentialSpec): Promise<Credentials> {
+    // --identity asks the agent only about an encrypted key: a plain key file needs no agent at all.
+    if (spec.identity !== undefined) return this.identityCredentials(spec.identity);
     const agent = await this.agentState();
-    const agentNote = agent !== undefined && 'error' in agent ? [`the ssh-agent at ${agent.socket}: ${agent.error}`] : [];
-    if (spec.identity !== undefined) return this.identityCredentials(spec.identity, agent, agentNote);
+    const agentNote = noteOf(agent);
 
     const home = this.options.env['HOME'] ?? homedir();
     const files = spec.identityFiles.length > 0 ? spec.identityFiles : DEFAULT_KEY_FILES.map((name) => join(home, '.ssh', name));
@@ -108,7 +114,7 @@ export class KeyRing {
     }
     const passedOver: { path: string; code: SkipCode }[] = [];
     for (const path of files) {
-      const loaded = await this.load(path, agent);
+      const loaded = await this.load(path);
       if (loaded.kind === 'key') {
         credentials.keys.push({ path, key: loaded.key });
         credentials.offered.push(path);
@@ -137,13 +143,13 @@ export class KeyRing {
   }
 
   // --identity: that key, or the agent's copy of it when the file is encrypted and the agent holds it.
-  private async identityCredentials(path: string, agent: AgentState | undefined, agentNote: string[]): Promise<Credentials> {
-    const loaded = await this.load(path, agent);
+  private async identityCredentials(path: string): Promise<Credentials> {
+    const loaded = await this.load(path);
     switch (loaded.kind) {
       case 'key':
-        return { keys: [{ path, key: loaded.key }], offered: [path], skipped: agentNote };
+        return { keys: [{ path, key: loaded.key }], offered: [path], skipped: [] };
       case 'in-agent':
-        return { agent: new OneKeyAgent(agent!.socket, loaded.blob), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: agentNote };
+        return { agent: new OneKeyAgent(loaded.socket, loaded.blob), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: [] };
       case 'absent':
         throw new StartError(`cannot read the identity file ${path}: no such file`, 'identity', 'Check the path given to --identity.');
       case 'skipped':
@@ -165,16 +171,16 @@ export class KeyRing {
     return this.agent;
   }
 
-  private load(path: string, agent: AgentState | undefined): Promise<Loaded> {
+  private load(path: string): Promise<Loaded> {
     let loaded = this.files.get(path);
     if (loaded === undefined) {
-      loaded = this.read(path, agent);
+      loaded = this.read(path);
       this.files.set(path, loaded);
     }
     return loaded;
   }
 
-  private async read(path: string, agent: AgentState | undefined): Promise<Loaded> {
+  private async read(path: string): Promise<Loaded> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -187,7 +193,8 @@ export class KeyRing {
     if (plain.kind !== 'encrypted') return { kind: 'skipped', code: 'identity', reason: plain.kind === 'unreadable' ? `not a private key ssh2 can read (${plain.reason})` : 'unreadable' };
 
     const blob = publicBlobOfPrivateKey(text) ?? (await readFile(`${path}.pub`, 'utf8').then(publicBlobOfLine, () => undefined));
-    if (blob !== undefined && agent !== undefined && 'blobs' in agent && agent.blobs.some((held) => held.equals(blob))) return { kind: 'in-agent', blob };
+    const agent = await this.agentState();
+    if (blob !== undefined && agent !== undefined && 'blobs' in agent && agent.blobs.some((held) => held.equals(blob))) return { kind: 'in-agent', socket: agent.socket, blob };
 
     const fromEnv = this.options.env[PASSPHRASE_ENV];
     if (fromEnv !== undefined && fromEnv !== '') {

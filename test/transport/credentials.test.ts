@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,10 +65,22 @@ describe('key files', () => {
 describe('KeyRing: --identity', () => {
   const ring = (env: NodeJS.ProcessEnv = {}, prompt?: PassphrasePrompt) => new KeyRing({ env: { HOME: scratch, ...env }, prompt });
 
-  it('offers that key alone, never the agent', async () => {
-    const credentials = await ring({ SSH_AUTH_SOCK: join(scratch, 'no-agent') }).credentials({ identity: plain.path, identityFiles: [] });
-    expect(credentials.agent).toBeUndefined();
-    expect(credentials.offered).toEqual([plain.path]);
+  it('offers that key alone, and a plain key never even asks the agent', async () => {
+    const socket = join(scratch, 'watched.sock');
+    let asked = 0;
+    const watcher = createServer((connection) => {
+      asked += 1;
+      connection.destroy();
+    });
+    await new Promise<void>((resolve) => watcher.listen(socket, resolve));
+    try {
+      const credentials = await ring({ SSH_AUTH_SOCK: socket }).credentials({ identity: plain.path, identityFiles: [] });
+      expect(credentials.agent).toBeUndefined();
+      expect(credentials.offered).toEqual([plain.path]);
+      expect(asked).toBe(0);
+    } finally {
+      await new Promise((resolve) => watcher.close(resolve));
+    }
   });
 
   it('a missing file or a non-key is exit 3 naming the file', async () => {
