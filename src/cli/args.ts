@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import type { RunbookDefaults } from '../engine/runbook.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
 import { UsageError } from '../errors.js';
+import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
 
@@ -24,6 +25,8 @@ export const EXIT_CODES_HELP = [
 export type Command =
   | { kind: 'run'; options: RunOptions; json: boolean; demo: false }
   | { kind: 'fleet'; runs: RunOptions[]; json: boolean; concurrency: number }
+  | { kind: 'print-config'; text: string }
+  | { kind: 'done' }
   | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
   | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
   | { kind: 'help'; text: string }
@@ -31,6 +34,8 @@ export type Command =
 
 export interface ParseEnv {
   env: NodeJS.ProcessEnv;
+  /** Where apply-ws-fix.config.json is looked for (the process's cwd by default). */
+  cwd?: string;
   /** Both stdin and stdout are terminals: a prompt can be shown and answered. */
   interactive: boolean;
   faultNames: readonly string[];
@@ -133,9 +138,27 @@ async function fleetTargets(hosts: readonly string[], file: string | undefined, 
   return lines.map(splitTarget);
 }
 
+// --print-config: each setting with the layer it came from, so "why does it connect there?" has an answer.
+function describeSettings(runs: readonly RunOptions[], argv: readonly string[], layers: Layers): string {
+  const source = (key: LayeredKey): string => (argv.some((a) => a === `--${key}` || a.startsWith(`--${key}=`)) ? 'flag' : layers.sources[key] ?? 'default (runbook, or ~/.ssh/config)');
+  const lines = [`config file: ${layers.configFile ?? 'none (./apply-ws-fix.config.json not found)'}`];
+  for (const run of runs) {
+    const rows: [string, string | number | undefined, LayeredKey][] = [
+      ['host', run.host, 'host'], ['port', run.port, 'port'], ['user', run.user, 'user'], ['identity', run.identity, 'identity'],
+      ['known-hosts', run.knownHosts, 'known-hosts'], ['dir', run.dir, 'dir'], ['service', run.service, 'service'], ['url', run.url, 'url'],
+      ['settle', run.settleMs / 1000, 'settle'], ['start-timeout', run.startTimeoutMs / 1000, 'start-timeout'], ['connect-timeout', run.connectTimeoutMs / 1000, 'connect-timeout'],
+    ];
+    lines.push(...rows.map(([name, value, key]) => `${name.padEnd(16)} ${String(value ?? '(agent and default keys)').padEnd(48)} ${source(key)}`));
+  }
+  return lines.join('\n');
+}
+
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
+  const layers = await loadLayers(argv, penv.env, penv.cwd ?? process.cwd());
   const parser = yargs([...argv])
+    // Env and file values sit below the flags: yargs applies a config object only where no flag was given.
+    .config(layers.values)
     .scriptName('apply-ws-fix')
     .usage(
       [
@@ -149,6 +172,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
       ].join('\n'),
     )
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
+    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
@@ -169,6 +193,8 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON report on stdout (progress goes to stderr)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'show each remote command and its output (secrets masked)' })
     .option('force-unlock', { type: 'boolean', default: false, describe: 'remove a lock left on the host by a run that died, then go on' })
+    .option('config', { type: 'string', defaultDescription: './apply-ws-fix.config.json', describe: 'a JSON file of settings (host, port, user, dir, service, url, …); flags > APPLY_WS_FIX_* env > file > defaults' })
+    .option('print-config', { type: 'boolean', default: false, describe: 'print the settings this run would use and where each comes from, then stop' })
     .option('commit', { type: 'boolean', default: false, describe: "commit the template change in the host's git repository once the checks pass" })
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
@@ -185,12 +211,16 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .wrap(Math.min(110, process.stdout.columns || 110))
     .exitProcess(false)
     .fail((message, error) => {
+      // yargs prints the completion script itself, then strict mode would call the command word unknown.
+      if (argv[0] === 'completion' && error === undefined) return;
       throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad arguments', 'Run apply-ws-fix --help.');
     });
   const args = await parser.parseAsync();
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
   const positional = args._.map(String);
+  // yargs printed the completion script (or the completions it was asked for) itself.
+  if (positional[0] === 'completion' || args['get-yargs-completions'] !== undefined) return { kind: 'done' };
   if (positional.length > 1 || (positional.length === 1 && positional[0] !== 'fake-host')) {
     throw new UsageError(`unknown command: ${positional.join(' ')}`, 'Run apply-ws-fix --help.');
   }
@@ -235,6 +265,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
       connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
     });
   }
+  if (args['print-config']) return { kind: 'print-config', text: describeSettings(runs, argv, layers) };
   if (fleet) {
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);

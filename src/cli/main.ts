@@ -74,6 +74,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       io.stdout.write(`${command.text}\n`);
       return EXIT.ok;
     }
+    if (command.kind === 'done') return EXIT.ok;
+    if (command.kind === 'print-config') {
+      io.stdout.write(`${command.text}\n`);
+      return EXIT.ok;
+    }
     if (command.kind === 'version') {
       io.stdout.write(`${toolVersion()}\n`);
       return EXIT.ok;

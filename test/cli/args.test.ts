@@ -79,3 +79,37 @@ describe('parseArgs', () => {
     if (command.kind === 'help') expect(command.text).toMatch(/Exit codes:[\s\S]*64 +usage error/);
   });
 });
+
+describe('settings from the environment and a config file', () => {
+  const inDir = async (config: object | undefined, extraEnv: Record<string, string>, argv: string[]) => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'awf-config-'));
+    if (config) await writeFile(join(dir, 'apply-ws-fix.config.json'), JSON.stringify(config));
+    return parseArgs(argv, ocapistaineWsFix.defaults, { ...env, env: { HOME: '/home/op', ...extraEnv }, cwd: dir });
+  };
+
+  it('flags > env > file > runbook defaults', async () => {
+    const command = await inDir({ host: 'file.example', user: 'fileuser', port: 2200, service: 'fromfile', sshConfig: 'none' }, { APPLY_WS_FIX_USER: 'envuser', APPLY_WS_FIX_PORT: '2300' }, ['--port', '2400', '--dry-run']);
+    expect(command).toMatchObject({ kind: 'run', options: { host: 'file.example', user: 'envuser', port: 2400, service: 'fromfile', dir: '~/vaettir' } });
+  });
+
+  it('--print-config says where each value comes from', async () => {
+    const command = await inDir({ host: 'file.example', 'ssh-config': 'none' }, { APPLY_WS_FIX_USER: 'envuser' }, ['--port', '2400', '--print-config']);
+    expect(command.kind).toBe('print-config');
+    if (command.kind !== 'print-config') return;
+    expect(command.text).toMatch(/^host +file\.example +file .*apply-ws-fix\.config\.json$/m);
+    expect(command.text).toMatch(/^user +envuser +env APPLY_WS_FIX_USER$/m);
+    expect(command.text).toMatch(/^port +2400 +flag$/m);
+    expect(command.text).toMatch(/^service +ocapistaine +default/m);
+  });
+
+  it('an unknown setting in the file is a usage error naming it', async () => {
+    await expect(inDir({ hots: 'typo' }, {}, ['--dry-run'])).rejects.toThrow(/unknown setting "hots"/);
+  });
+
+  it('a file value is validated like a flag', async () => {
+    await expect(inDir({ service: 'a/b', 'ssh-config': 'none' }, {}, ['--dry-run'])).rejects.toThrow(/--service/);
+  });
+});

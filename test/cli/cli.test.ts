@@ -154,3 +154,15 @@ describe('several hosts', () => {
     expect(stderr).toMatch(/refusing to change 2 hosts without --yes/);
   });
 });
+
+describe('shell completion', () => {
+  it('prints a bash completion script that asks the CLI for its options', async () => {
+    const script = await cli(['completion']);
+    expect(script.exitCode).toBe(0);
+    expect(script.stdout).toContain('--get-yargs-completions');
+    const bash = await execa('bash', ['-n'], { input: script.stdout, reject: false });
+    expect(bash.exitCode).toBe(0);
+    const words = await cli(['--get-yargs-completions', 'apply-ws-fix', '--']);
+    expect(words.stdout.split('\n')).toEqual(expect.arrayContaining(['--host', '--dry-run', '--rollback', '--demo', '--hosts-file']));
+  });
+});
