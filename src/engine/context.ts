@@ -76,6 +76,16 @@ export function runPaths(options: RunOptions, runbook: Runbook): RunPaths {
   };
 }
 
+const VERBOSE_LINES = 40;
+
+// A command's output in --verbose: indented, and cut after 40 lines (a file read is long; its diff is shown anyway).
+function indentTail(text: string): string {
+  const lines = text.split('\n');
+  const shown = lines.slice(0, VERBOSE_LINES).map((line) => `  ${line}`);
+  if (lines.length > VERBOSE_LINES) shown.push(`  … ${lines.length - VERBOSE_LINES} more lines`);
+  return shown.join('\n');
+}
+
 export interface SessionInit {
   options: RunOptions;
   runbook: Runbook;
@@ -113,7 +123,7 @@ export function createSession(init: SessionInit): Session {
       log(`$ ${command}`);
       const result = await link.transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
       const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
-      if (output !== '') log(maskSecrets(output, allowed).replace(/^/gm, '  '));
+      if (output !== '') log(indentTail(maskSecrets(output, allowed)));
       log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);
       return result;
     },
