@@ -8,9 +8,16 @@ import { atomicWriteCommand } from './atomic-write.js';
 import { buildAndUp, servesTemplate } from './deploy.js';
 import { catCommand, type BackupFile } from './gather.js';
 
-/** The backup a rollback restores: the newest, which holds the config the last apply replaced. */
+/**
+ * The backup a rollback restores: the one the last successful apply recorded in the host's journal (so a rollback
+ * from another machine picks the same), else the newest, which holds the config the last apply replaced.
+ */
 export function chosenBackup(ctx: RunContext): BackupFile {
-  const backup = ctx.facts.backups.at(-1);
+  const { journal, backups } = ctx.facts;
+  const applied = new Set(journal.filter((e) => e.event === 'end' && e.outcome === 'applied').map((e) => e.runId));
+  const recorded = journal.filter((e) => e.event === 'template-written' && applied.has(e.runId)).at(-1);
+  const fromJournal = recorded?.event === 'template-written' ? backups.find((b) => b.name === recorded.backup) : undefined;
+  const backup = fromJournal ?? backups.at(-1);
   if (backup === undefined) {
     throw new StartError(`there is no backup of the template in ${ctx.paths.configDir}: nothing to roll back to`, 'no-backup', 'A backup is made by apply-ws-fix when it applies the fix; restore by hand from git if needed (git -C <dir> log -- proxy-configs).');
   }

@@ -112,3 +112,21 @@ describe('renderTemplate', () => {
     expect(renderTemplate(DESIRED, { OCAPISTAINE_TARGET_URL: TARGET })).toEqual(render(DESIRED));
   });
 });
+
+describe('the backup a rollback picks', () => {
+  it('is the one the last applied run recorded in the journal, not merely the newest', () => {
+    const older = backup('ocapistaine.conf.template.backup', BROKEN);
+    const newer = backup('ocapistaine.conf.template.backup.20261126T020000Z', Buffer.from('# newer, from a run that failed\n'));
+    const at = '2026-11-26T01:00:00Z';
+    const journal = [
+      { event: 'template-written' as const, runId: 'r1', at, backup: older.name, originalSha256: '', newSha256: '' },
+      { event: 'end' as const, runId: 'r1', at, outcome: 'applied', exitCode: 0 },
+      { event: 'template-written' as const, runId: 'r2', at, backup: newer.name, originalSha256: '', newSha256: '' },
+      { event: 'end' as const, runId: 'r2', at, outcome: 'failed-and-restored', exitCode: 1 },
+    ];
+    const ctx = contextWith(facts({ template: DESIRED, backups: [older, newer], journal }), { action: 'rollback' });
+    expect(restoreBackupStep.plan(ctx)).toMatchObject({ kind: 'change', backup: { name: older.name } });
+    const noJournal = contextWith(facts({ template: DESIRED, backups: [older, newer] }), { action: 'rollback' });
+    expect(restoreBackupStep.plan(noJournal)).toMatchObject({ kind: 'change', backup: { name: newer.name } });
+  });
+});
