@@ -29,6 +29,10 @@ export interface AwfRun {
   /** "❯ Connect" → "✔ Connect": TCP, SSH handshake, key exchange, authentication. */
   connectMs: number | null;
   steps: Array<{ id: string; status: string; durationMs: number }>;
+  /** Each remote command as --verbose announced it: ms after spawn, and the command line. */
+  commandStarts: Array<{ t: number; command: string }>;
+  /** ms after spawn when the last logged command ended. */
+  lastCommandEnd: number;
 }
 
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
@@ -52,8 +56,12 @@ export function analyse(timed: Timed): AwfRun {
   const intervals: Array<[number, number]> = [];
   let sum = 0;
   let commands = 0;
+  const commandStarts: AwfRun['commandStarts'] = [];
   for (const { t, text } of lines) {
-    if (text.startsWith('$ ')) commands++;
+    if (text.startsWith('$ ')) {
+      commands++;
+      commandStarts.push({ t: Math.round(t), command: text.slice(2) });
+    }
     const m = /^ {2}\(exit [^,]+, (\d+) ms\)$/.exec(text);
     if (m) {
       const ms = Number(m[1]);
@@ -74,6 +82,8 @@ export function analyse(timed: Timed): AwfRun {
     startupMs: first?.t ?? null,
     connectMs: connectStart && connectEnd ? connectEnd.t - connectStart.t : null,
     steps: (report.steps ?? []).map((s) => ({ id: s.id, status: s.status, durationMs: s.durationMs })),
+    commandStarts,
+    lastCommandEnd: Math.round(Math.max(0, ...intervals.map((i) => i[1]))),
   };
 }
 
@@ -84,4 +94,32 @@ export async function runCli(target: Target, settleSeconds: number, verbose: boo
 
 export function expectOutcome(run: AwfRun, outcome: string, what: string): void {
   if (run.outcome !== outcome || run.exitCode !== 0) throw new Error(`${what}: expected ${outcome} (exit 0), got ${run.outcome} (exit ${run.exitCode})`);
+}
+
+/** A short name for a remote command: its verb without the `cd -- dir &&` prefix and long arguments. */
+export function shortCommand(command: string): string {
+  const body = command.replace(/^cd -- \S+ && /, '');
+  const compose = /^docker compose (?:--profile \S+ )*(\S+)(?: (-T \S+ \S+|\S+))?/.exec(body);
+  if (compose) return `compose ${compose[1]}${compose[1] === 'exec' && compose[2] ? ` ${compose[2].replace(/^-T \S+ /, '')}` : ''}`;
+  if (/journal\.jsonl/.test(body) && /printf/.test(body)) return 'journal append';
+  if (/journal\.jsonl/.test(body)) return 'journal read';
+  if (/\/lock/.test(body)) return 'lock';
+  return body.split(/\s+/).slice(0, 2).join(' ').slice(0, 24);
+}
+
+export interface Wave {
+  /** ms after spawn when the wave's first command was announced */
+  t: number;
+  commands: string[];
+}
+
+/** Commands announced within 15 ms of each other run as one wave of concurrent channels. */
+export function wavesOf(run: AwfRun): Wave[] {
+  const waves: Wave[] = [];
+  for (const { t, command } of run.commandStarts) {
+    const last = waves.at(-1);
+    if (last && t - last.t <= 15) last.commands.push(shortCommand(command));
+    else waves.push({ t, commands: [shortCommand(command)] });
+  }
+  return waves;
 }

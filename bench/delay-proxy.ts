@@ -26,6 +26,8 @@ export interface TrafficCount {
   rounds: number;
   bytesUp: number;
   bytesDown: number;
+  /** When each round opened (ms since the proxy's clock was reset). */
+  roundTimes: number[];
 }
 
 export interface DelayProxy {
@@ -39,7 +41,7 @@ export interface DelayProxy {
 }
 
 export function countTraffic(traces: readonly ConnectionTrace[], delayMs: number): TrafficCount {
-  const result: TrafficCount = { connections: traces.length, clientBursts: 0, rounds: 0, bytesUp: 0, bytesDown: 0 };
+  const result: TrafficCount = { connections: traces.length, clientBursts: 0, rounds: 0, bytesUp: 0, bytesDown: 0, roundTimes: [] };
   const rtt = 2 * delayMs;
   for (const trace of traces) {
     let last: Chunk['from'] | undefined;
@@ -50,6 +52,7 @@ export function countTraffic(traces: readonly ConnectionTrace[], delayMs: number
         if (last !== 'client') result.clientBursts++;
         if (chunk.t >= roundOpened + rtt) {
           result.rounds++;
+          result.roundTimes.push(Math.round(chunk.t));
           roundOpened = chunk.t;
         }
       } else {
