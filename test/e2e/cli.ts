@@ -1,6 +1,6 @@
 // Runs the BUILT CLI (dist/src/cli.js) as a user would: a separate node process, no terminal, its own
 // HOME (so the tester's ~/.ssh never takes part), the real test host's key and known_hosts.
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,9 +81,15 @@ export function staleBuildWarning(): string | undefined {
 }
 
 let emptyHome: string | undefined;
-// An empty HOME for the CLI: no ~/.ssh/config, keys or agent of the person running the tests.
+// An empty HOME for the CLI: no ~/.ssh/config, keys or agent of the person running the tests. One fixed
+// directory, emptied when a test process first uses it (test workers are killed, so no exit hook runs).
 function cliHome(): string {
-  emptyHome ??= mkdtempSync(join(tmpdir(), 'awf-e2e-cli-home-'));
+  if (emptyHome === undefined) {
+    const dir = join(tmpdir(), 'awf-e2e-cli-home');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { mode: 0o700 });
+    emptyHome = dir;
+  }
   return emptyHome;
 }
 
