@@ -5,13 +5,20 @@ import { logsCheck } from '../../src/steps/check-logs.js';
 import type { ExecResult } from '../../src/transport/transport.js';
 import { BROKEN, DESIRED, TARGET, contextWith, facts, render } from '../helpers/context.js';
 
-function scripted(answers: Record<string, { stdout?: string | Buffer; code?: number }>) {
-  return contextWith(facts(), {}, {
+type Answer = { stdout?: string | Buffer; code?: number };
+const RUNNING = '{"Name":"vaettir-ocapistaine-1","Service":"ocapistaine","State":"running","Status":"Up 1 second"}';
+
+// Answers by a substring of the command; a function answer sees how often `up` ran, for a host that changes.
+function scripted(answers: Record<string, Answer | ((ups: number) => Answer)>) {
+  let ups = 0;
+  return contextWith(facts(), { settleMs: 0 }, {
     label: 'test',
     close: async () => {},
     exec: async (command): Promise<ExecResult> => {
+      if (command.includes(' up -d')) ups++;
       const key = Object.keys(answers).find((k) => command.includes(k));
-      const answer = key ? answers[key]! : { code: 127, stdout: '' };
+      const found = key ? answers[key]! : { code: 127, stdout: '' };
+      const answer = typeof found === 'function' ? found(ups) : found;
       return { command, stdout: Buffer.from(answer.stdout ?? ''), stderr: Buffer.alloc(0), code: answer.code ?? 0, signal: null, durationMs: 1 };
     },
   });
@@ -25,9 +32,26 @@ describe('rendered check', () => {
   });
 
   it('names every missing directive of the broken config', async () => {
-    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: render(BROKEN) }, printenv: { stdout: TARGET } });
+    const ctx = scripted({ 'cat /etc/nginx/nginx.conf': { stdout: render(BROKEN) }, printenv: { stdout: TARGET }, ' up -d': {}, ' ps ': { stdout: RUNNING } });
     ctx.deployed = true;
-    await expect(renderedCheck.run(ctx)).rejects.toThrow(/lacks: map \$http_upgrade \$connection_upgrade block; proxy_http_version 1\.1 in location \/; proxy_set_header Upgrade \$http_upgrade in location \/; proxy_set_header Connection \$connection_upgrade in location \/$/);
+    await expect(renderedCheck.run(ctx)).rejects.toThrow(/lacks: map \$http_upgrade \$connection_upgrade block; proxy_http_version 1\.1 in location \/; proxy_set_header Upgrade \$http_upgrade in location \/; proxy_set_header Connection \$connection_upgrade in location \/ \(also after one up -d --force-recreate\)$/);
+  });
+
+  it('recreates the container once when it kept the old config, and passes if that fixes it', async () => {
+    const ctx = scripted({
+      'cat /etc/nginx/nginx.conf': (ups) => ({ stdout: ups === 0 ? render(BROKEN) : render(DESIRED) }),
+      printenv: { stdout: TARGET },
+      ' up -d': {},
+      ' ps ': { stdout: RUNNING },
+    });
+    ctx.deployed = true;
+    await expect(renderedCheck.run(ctx)).resolves.toMatch(/present; .* \(after one up -d --force-recreate: the container had kept the old config\)$/);
+  });
+
+  it('does not touch a host this run did not change: it only reports', async () => {
+    const ctx = scripted({ ' up -d': { code: 99 } });
+    ctx.facts = facts({ rendered: render(BROKEN) });
+    await expect(renderedCheck.run(ctx)).rejects.toThrow(/lacks: map[^(]*$/);
   });
 
   it('fails when the target URL is not set in the container', async () => {
