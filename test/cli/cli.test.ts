@@ -166,3 +166,15 @@ describe('shell completion', () => {
     expect(words.stdout.split('\n')).toEqual(expect.arrayContaining(['--host', '--dry-run', '--rollback', '--demo', '--hosts-file']));
   });
 });
+
+describe('colours', () => {
+  it('follow FORCE_COLOR and NO_COLOR (NO_COLOR wins)', async () => {
+    const ESC = '\u001b[';
+    const plain = await execa('node', [CLI, '--demo', '--dry-run'], { reject: false, env: { NO_COLOR: undefined, FORCE_COLOR: undefined } });
+    const forced = await execa('node', [CLI, '--demo', '--dry-run'], { reject: false, env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    const both = await execa('node', [CLI, '--demo', '--dry-run'], { reject: false, env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    expect(plain.stdout).not.toContain(ESC);
+    expect(forced.stdout).toContain(ESC);
+    expect(both.stdout).not.toContain(ESC);
+  });
+});
