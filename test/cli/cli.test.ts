@@ -178,3 +178,24 @@ describe('colours', () => {
     expect(both.stdout).not.toContain(ESC);
   });
 });
+
+describe('the JSON report and the README', () => {
+  it('every top-level key the README documents is in a real report, and no other', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(join(packageRoot(), 'README.md'), 'utf8');
+    const block = readme.slice(readme.indexOf('## The JSON report')).match(/```jsonc\n([\s\S]*?)```/)?.[1] ?? '';
+    // The keys at depth 1 of the documented object (comments dropped; several keys may share a line).
+    const documented: string[] = [];
+    let depth = 0;
+    for (const token of block.replace(/(^|\s)\/\/[^\n]*/gm, '$1').matchAll(/"(\w+)"\s*:|[{[]|[}\]]|"(?:[^"\\]|\\.)*"/g)) {
+      if (token[0] === '{' || token[0] === '[') depth++;
+      else if (token[0] === '}' || token[0] === ']') depth--;
+      else if (token[1] !== undefined && depth === 1) documented.push(token[1]);
+    }
+    const { stdout } = await cli(['--demo', '--json', '--settle', '0.3', '--fault', 'health-fails']);
+    const report = JSON.parse(stdout) as Record<string, unknown>;
+    expect([...new Set(documented)].sort()).toEqual(Object.keys(report).sort());
+    expect(report['diagnosis']).toMatchObject({ cause: expect.any(String), remedy: expect.any(String), evidence: expect.any(Array) });
+    expect(report['rollback']).toMatchObject({ restored: true, actions: expect.any(Array) });
+  });
+});
