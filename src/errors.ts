@@ -59,6 +59,17 @@ export class StepError extends AppError {
   }
 }
 
+/** The SSH channel closed without an exit status: the connection dropped mid-command. */
+export class ConnectionLostError extends AppError {
+  constructor(label: string, command: string) {
+    super(`the SSH connection to ${label} was lost while running: ${command}`, {
+      code: 'connection-lost',
+      exitCode: EXIT.notRestored,
+      remedy: 'Check the network and the host; run again: the next run finds this one unfinished in the host\'s journal.',
+    });
+  }
+}
+
 /** The operator pressed Ctrl-C (or the process got SIGTERM): stop at the next safe point. */
 export class InterruptedError extends AppError {
   readonly signal: 'SIGINT' | 'SIGTERM';

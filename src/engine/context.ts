@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { ComposeTarget } from '../compose/commands.js';
-import { InterruptedError } from '../errors.js';
+import { ConnectionLostError, InterruptedError } from '../errors.js';
 import { maskSecrets } from '../shell/mask.js';
 import { RemotePath } from '../shell/quote.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
@@ -122,6 +122,7 @@ export function createSession(init: SessionInit): Session {
       checkpoint();
       log(`$ ${command}`);
       const result = await link.transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
+      if (result.code === null && result.signal === null) throw new ConnectionLostError(init.transport.label, command);
       const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
       if (output !== '') log(indentTail(maskSecrets(output, allowed)));
       log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);

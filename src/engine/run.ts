@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
 import { diagnose, type Diagnosis } from '../diagnosis/diagnose.js';
-import { AppError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
+import { AppError, ConnectionLostError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
 import { sha256 } from '../report/checksum.js';
 import { toolVersion, type Outcome, type RollbackReport, type RunReport, type StepReport } from '../report/report.js';
 import { backupOfOriginal } from '../steps/backup.js';
@@ -124,7 +124,15 @@ async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
   const actions = planUndo(ctx);
   const report: RollbackReport = { restored: true, actions: [] };
   // A second Ctrl-C during the rollback is handled by the CLI; the rollback itself must not be interrupted.
-  const session: RunContext = { ...ctx, checkpoint: () => {}, exec: (command, options) => ctx.link.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options }) };
+  const session: RunContext = {
+    ...ctx,
+    checkpoint: () => {},
+    exec: async (command, options) => {
+      const result = await ctx.link.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options });
+      if (result.code === null && result.signal === null) throw new ConnectionLostError(ctx.label, command);
+      return result;
+    },
+  };
   const tasks: ListrTask[] = actions.map((action) => ({
     title: action.title,
     task: async (_, task) => {
@@ -133,7 +141,7 @@ async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
         try {
           detail = await action.run(session);
         } catch (error) {
-          if (error instanceof AppError) throw error;
+          if (error instanceof AppError && !(error instanceof ConnectionLostError)) throw error;
           task.title = `${action.title}: the connection dropped (${messageOf(error)}); reconnecting`;
           await reconnect(ctx, io);
           detail = await action.run(session);

@@ -41,6 +41,12 @@ export const runningCheck = defineCheck({
   id: 'running',
   title: 'The container is running',
   async run(ctx) {
+    // Nothing restarted: one look, and the look taken with the facts moments ago will do.
+    const seen = ctx.facts.container;
+    if (!ctx.deployed && seen !== undefined) {
+      if (seen.state !== 'running') throw new StepError('running', `${seen.name} is not running: ${seen.status}`, `Read the logs: docker compose logs ${ctx.target.service} --tail 100 (the seed's "Container won't start").`);
+      return `${seen.name}: ${seen.status}`;
+    }
     const settle = ctx.deployed ? ctx.options.settleMs : 0;
     const status = await waitRunning(ctx, settle, ctx.deployed ? ctx.options.startTimeoutMs : 0);
     return settle > 0 ? `${status.name}: ${status.status} (still running after ${settle / 1000} s)` : `${status.name}: ${status.status}`;

@@ -38,7 +38,7 @@ export async function recreateContainer(ctx: RunContext, forceRecreate: boolean)
   ctx.deployed = true;
   const up = await ctx.exec(composeCommands.up(ctx.target, forceRecreate));
   if (!succeeded(up)) {
-    throw new StepError('deploy', `docker compose up -d ${ctx.options.service} failed:\n${tail(up, ctx.runbook.targetVariable)}`);
+    throw new StepError('deploy', `docker compose up -d ${ctx.options.service} failed:\n${tail(up, ctx.runbook.targetVariable)}`, 'Read the daemon\'s error above (docker compose ps -a and docker compose logs show the container); the run rolls back to the previous config.');
   }
   const output = up.stderr.toString('utf8') + up.stdout.toString('utf8');
   return /Recreate|Started|Created/.test(output) ? 'container recreated' : 'compose left the container running as it was';

@@ -4,6 +4,7 @@ import { parsePsJson, type ContainerStatus } from '../compose/parse.js';
 import type { Session } from '../engine/context.js';
 import { StartError } from '../errors.js';
 import { readJournalCommand } from '../engine/host-state.js';
+import { LOG_TAIL } from './log-tail.js';
 import { parseJournal, type JournalEvent } from '../engine/run-journal.js';
 import { shellJoin, type RemotePath } from '../shell/quote.js';
 import { firstLine, succeeded, type ExecResult } from '../transport/transport.js';
@@ -27,6 +28,8 @@ export interface HostFacts {
   targetUrl: string | undefined;
   /** Recent events of the run journal on the host. */
   journal: JournalEvent[];
+  /** The service's last log lines (stdout and stderr), for a run that restarts nothing. */
+  logs: string | undefined;
 }
 
 /** `cat` of a remote file: raw bytes, never trimmed. */
@@ -86,32 +89,50 @@ export async function readLive(session: Session): Promise<{ rendered: Buffer | u
   };
 }
 
-/** Gathers the host's facts and checks the preconditions (step 1 of the runbook). */
+// Every backup of the template in one command: name, size and bytes for each, so no second round trip is needed.
+export function backupsCommand(session: Session): string {
+  const { paths, runbook } = session;
+  const prefix = paths.templateName + runbook.backupSuffix;
+  return (
+    `${shellJoin(['cd', '--', paths.configDir])} && for f in ${shellJoin([prefix])} ${shellJoin([`${prefix}.`])}*; do ` +
+    `[ -f "$f" ] || continue; printf '%s\\n%s\\n' "$f" "$(wc -c < "$f")"; cat -- "$f"; done`
+  );
+}
+
+/** Reads `name\nsize\nbytes…` frames; stops at anything malformed (a name with a line break, a cut output). */
+export function parseFramedFiles(output: Buffer): { name: string; content: Buffer }[] {
+  const files: { name: string; content: Buffer }[] = [];
+  let at = 0;
+  while (at < output.length) {
+    const nameEnd = output.indexOf(10, at);
+    const sizeEnd = nameEnd < 0 ? -1 : output.indexOf(10, nameEnd + 1);
+    if (sizeEnd < 0) break;
+    const size = Number(output.subarray(nameEnd + 1, sizeEnd).toString('latin1').trim());
+    if (!Number.isInteger(size) || size < 0 || sizeEnd + 1 + size > output.length) break;
+    files.push({ name: output.subarray(at, nameEnd).toString('utf8'), content: output.subarray(sizeEnd + 1, sizeEnd + 1 + size) });
+    at = sizeEnd + 1 + size;
+  }
+  return files;
+}
+
+/** Gathers the host's facts and checks the preconditions (step 1 of the runbook), in one burst of channels. */
 export async function gatherFacts(session: Session): Promise<HostFacts> {
   const { paths, target } = session;
-  const [list, template, version, servicesResult, ps, live, journal] = await Promise.all([
-    session.exec(`${shellJoin(['cd', '--', paths.dir])} && ${shellJoin(['ls', '-1A', '--', paths.configDir])}`),
+  const [list, template, version, servicesResult, ps, live, journal, logs] = await Promise.all([
+    session.exec(`${shellJoin(['cd', '--', paths.dir])} && ${backupsCommand(session)}`),
     session.exec(catCommand(paths.template)),
     session.exec(composeCommands.version(target)),
     session.exec(composeCommands.services(target)),
     session.exec(composeCommands.ps(target)),
     readLive(session),
     session.exec(readJournalCommand(session.state)),
+    session.exec(composeCommands.logs(target, LOG_TAIL)),
   ]);
   const services = precondition(session, { list, template, version, services: servicesResult });
-  const names = list.stdout
-    .toString('utf8')
-    .split('\n')
-    .filter((name) => isBackupName(name, paths.templateName, session.runbook.backupSuffix))
-    .sort();
-  const backups = await Promise.all(
-    names.map(async (name) => {
-      const path = paths.configDir.join(name);
-      const result = await session.exec(catCommand(path));
-      if (!succeeded(result)) throw new StartError(`cannot read the backup ${path}: ${firstLine(result)}`, 'precondition-backup', 'Check the file\'s permissions.');
-      return { name, path, content: result.stdout };
-    }),
-  );
+  const backups = parseFramedFiles(list.stdout)
+    .filter(({ name }) => isBackupName(name, paths.templateName, session.runbook.backupSuffix))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ name, content }) => ({ name, path: paths.configDir.join(name), content }));
   return {
     template: template.stdout,
     backups,
@@ -119,6 +140,7 @@ export async function gatherFacts(session: Session): Promise<HostFacts> {
     services,
     container: containerOf(ps, target.service),
     ...live,
+    logs: succeeded(logs) ? `${logs.stdout.toString('utf8')}\n${logs.stderr.toString('utf8')}` : undefined,
     journal: parseJournal(journal.stdout.toString('utf8')),
   };
 }

@@ -92,9 +92,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) under faults on a real host', ()
       expect(r.stderr).toMatch(/Failed, and the host was rolled back to its previous state/);
     });
 
-    // Product bug (case 2 only): src/steps/deploy.ts:37 throws the `up` failure without a remedy, so
-    // the summary has no "What to do" line. Remove `fails` once it names one.
-    (c.fault === 'up-fails' ? test.fails : test)('the error says what to do (a remedy)', () => {
+    test('the error says what to do (a remedy)', () => {
       expect(r.report?.error?.remedy ?? '').not.toBe('');
       expect(r.stderr).toMatch(/What to do: /);
     });

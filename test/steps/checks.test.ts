@@ -85,6 +85,7 @@ describe('blockBody', () => {
 describe('logs check', () => {
   it('fails on an [error] line and quotes it with secrets masked', async () => {
     const ctx = scripted({ 'compose logs': { stdout: 'ocapistaine-1  | 2026/11/26 [error] 1#1: bad\nocapistaine-1  | OCAPISTAINE_API_TOKEN=s3cr3t [crit] x\n' } });
+    ctx.deployed = true;
     const error = await logsCheck.run(ctx).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/2 nginx error line/);
@@ -93,6 +94,28 @@ describe('logs check', () => {
 
   it('passes clean logs', async () => {
     const ctx = scripted({ 'compose logs': { stdout: 'ocapistaine-1  | [notice] 1#1: start worker processes\n' } });
+    ctx.deployed = true;
     await expect(logsCheck.run(ctx)).resolves.toMatch(/no \[emerg\]/);
+  });
+
+  it('reads the logs gathered with the facts when nothing was restarted (no command)', async () => {
+    const ctx = scripted({});
+    ctx.facts = facts({ logs: 'ocapistaine-1  | nginx: [emerg] something\n' });
+    await expect(logsCheck.run(ctx)).rejects.toThrow(/1 nginx error line/);
+  });
+});
+
+describe('parseFramedFiles', () => {
+  it('reads name, size and bytes frames, binary and empty files included', async () => {
+    const { parseFramedFiles } = await import('../../src/steps/gather.js');
+    const frame = (name: string, content: Buffer) => Buffer.concat([Buffer.from(`${name}\n      ${content.length}\n`), content]);
+    const binary = Buffer.from([0, 10, 255, 10]);
+    const out = Buffer.concat([frame('a.backup', Buffer.from('x\ny')), frame('a.backup.2', binary), frame('a.backup.3', Buffer.alloc(0))]);
+    expect(parseFramedFiles(out)).toEqual([
+      { name: 'a.backup', content: Buffer.from('x\ny') },
+      { name: 'a.backup.2', content: binary },
+      { name: 'a.backup.3', content: Buffer.alloc(0) },
+    ]);
+    expect(parseFramedFiles(Buffer.from('a.backup\n10\nshort'))).toEqual([]);
   });
 });
