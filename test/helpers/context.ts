@@ -47,6 +47,7 @@ export function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     rendered: render(BROKEN),
     targetUrl: TARGET,
     journal: [],
+    logs: '',
     ...overrides,
   };
 }
