@@ -6,50 +6,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { expect } from 'vitest';
+import type { RunReport, StepStatus } from '../../src/report/report.js';
 import type { RealHost } from './harness/real-host.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = join(HERE, '..', '..');
 export const CLI_PATH = join(REPO, 'dist', 'src', 'cli.js');
 
-// The JSON report of --json, as the CLI documents it (the contract these tests hold it to).
-export type StepStatus = 'done' | 'skipped' | 'failed' | 'rolled-back' | 'would-change' | 'not-run';
-export type Outcome =
-  | 'applied'
-  | 'already-applied'
-  | 'dry-run'
-  | 'rolled-back'
-  | 'nothing-to-roll-back'
-  | 'failed-nothing-changed'
-  | 'failed-and-restored'
-  | 'failed-not-restored'
-  | 'could-not-start'
-  | 'declined';
-export interface Report {
-  tool: { name: string; version: string };
-  runbook: string;
-  runId: string | null;
-  host: string;
-  port: number;
-  user: string;
-  dir: string;
-  service: string;
-  url: string;
-  action: 'apply' | 'rollback' | 'dry-run';
-  dryRun: boolean;
-  outcome: Outcome;
-  exitCode: number;
-  startedAt: string;
-  durationMs: number;
-  steps: { id: string; title: string; status: StepStatus; durationMs: number; detail: string }[];
-  diff: string | null;
-  checksums: { original?: string; backup?: string; new?: string } | null;
-  rollback: { restored: boolean; actions: { id: string; title: string; status: string; detail: string }[] } | null;
-  error: { message: string; code: string; remedy: string | null; step: string | null } | null;
-  recovery: string[] | null;
-  // An earlier run found unfinished in the host's journal (newer CLIs; absent before).
-  unfinished?: { runId: string; action: string; resolution: string } | null;
-}
+// The JSON report of --json: the product's own type (the README documents it; test/cli checks the two agree).
+export type { Outcome, StepStatus } from '../../src/report/report.js';
+export type Report = RunReport;
 
 export interface CliResult {
   exitCode: number | undefined;
