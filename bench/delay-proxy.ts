@@ -24,6 +24,12 @@ export interface TrafficCount {
    * one round trip cannot be answers to each other, so concurrent channels count once per round.
    */
   rounds: number;
+  /**
+   * The rounds the server answered: server data reached the proxy within one more delay after the round reached
+   * the server. Requests (kex, auth, channel open, exec) are answered at once; a round of channel closes or window
+   * adjusts is not, and is not a round trip anyone waits for.
+   */
+  answeredRounds: number;
   bytesUp: number;
   bytesDown: number;
   /** When each round opened (ms since the proxy's clock was reset). */
@@ -41,9 +47,12 @@ export interface DelayProxy {
 }
 
 export function countTraffic(traces: readonly ConnectionTrace[], delayMs: number): TrafficCount {
-  const result: TrafficCount = { connections: traces.length, clientBursts: 0, rounds: 0, bytesUp: 0, bytesDown: 0, roundTimes: [] };
+  const result: TrafficCount = { connections: traces.length, clientBursts: 0, rounds: 0, answeredRounds: 0, bytesUp: 0, bytesDown: 0, roundTimes: [] };
   const rtt = 2 * delayMs;
+  const replyWindow = Math.max(delayMs, 10);
   for (const trace of traces) {
+    const serverTimes = trace.chunks.filter((c) => c.from === 'server').map((c) => c.t);
+    const answered = (t: number): boolean => serverTimes.some((s) => s >= t + delayMs && s <= t + delayMs + replyWindow);
     let last: Chunk['from'] | undefined;
     let roundOpened = Number.NEGATIVE_INFINITY;
     for (const chunk of trace.chunks) {
@@ -52,6 +61,7 @@ export function countTraffic(traces: readonly ConnectionTrace[], delayMs: number
         if (last !== 'client') result.clientBursts++;
         if (chunk.t >= roundOpened + rtt) {
           result.rounds++;
+          if (answered(chunk.t)) result.answeredRounds++;
           result.roundTimes.push(Math.round(chunk.t));
           roundOpened = chunk.t;
         }
