@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import type { RunbookDefaults } from '../engine/runbook.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
 import { UsageError } from '../errors.js';
+import { hostsFileLines, parseTargetLine, type TargetSpec } from '../engine/targets.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
@@ -107,25 +108,6 @@ async function sshTarget(
   return loadTarget(flags, defaults, env);
 }
 
-/** `[user@]host[:port] [url]`: the parts a line gives; what it leaves out comes from the flags and the ssh config. */
-interface TargetSpec {
-  host?: string | undefined;
-  user?: string;
-  port?: string;
-  url?: string;
-}
-
-function splitTarget(line: string): TargetSpec {
-  const [target = '', url] = line.trim().split(/\s+/);
-  const at = target.lastIndexOf('@');
-  const user = at >= 0 ? target.slice(0, at) : undefined;
-  const rest = at >= 0 ? target.slice(at + 1) : target;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  const single = rest.indexOf(':') === rest.lastIndexOf(':') ? rest.lastIndexOf(':') : -1;
-  const [host, port] = bracketed ? [bracketed[1]!, bracketed[2]] : single > 0 ? [rest.slice(0, single), rest.slice(single + 1)] : [rest, undefined];
-  return { host, ...(user ? { user } : {}), ...(port ? { port } : {}), ...(url ? { url } : {}) };
-}
-
 // The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped).
 async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv): Promise<TargetSpec[]> {
   const lines = [...hosts];
@@ -133,9 +115,9 @@ async function fleetTargets(hosts: readonly string[], file: string | undefined, 
     const text = await readFile(expandHome(file, env), 'utf8').catch((error: unknown) => {
       throw new UsageError(`cannot read --hosts-file ${file}: ${(error as Error).message}`);
     });
-    lines.push(...text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean));
+    lines.push(...hostsFileLines(text));
   }
-  return lines.map(splitTarget);
+  return lines.map(parseTargetLine);
 }
 
 // --print-config: each setting with the layer it came from, so "why does it connect there?" has an answer.

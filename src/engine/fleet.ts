@@ -15,30 +15,6 @@ export interface FleetTarget extends Partial<RunOptions> {
   url?: string;
 }
 
-/** Parses `[user@]host[:port]` (IPv6 as `[addr]:port`), filling in the defaults. */
-export function parseTarget(text: string, defaults: { port: number; user: string }): FleetTarget {
-  const at = text.lastIndexOf('@');
-  const user = at >= 0 ? text.slice(0, at) : defaults.user;
-  const rest = at >= 0 ? text.slice(at + 1) : text;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
-  if (bracketed) return { user, host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaults.port };
-  const colon = rest.lastIndexOf(':');
-  if (colon > 0 && rest.indexOf(':') === colon) return { user, host: rest.slice(0, colon), port: Number(rest.slice(colon + 1)) };
-  return { user, host: rest, port: defaults.port };
-}
-
-/** A hosts file: one `[user@]host[:port] [url]` a line; blank lines and # comments are skipped. */
-export function parseHostsFile(text: string, defaults: { port: number; user: string }): FleetTarget[] {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter(Boolean)
-    .map((line) => {
-      const [target = '', url] = line.split(/\s+/);
-      return { ...parseTarget(target, defaults), ...(url ? { url } : {}) };
-    });
-}
-
 // Worst first: a host not restored outranks an interrupt, which outranks a failed start or check.
 const SEVERITY: readonly number[] = [EXIT.notRestored, EXIT.terminated, EXIT.interrupted, EXIT.couldNotStart, EXIT.checkFailed, EXIT.usage, EXIT.ok];
 

@@ -3,24 +3,23 @@ import { readFile } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
-import { fleetTable, parseHostsFile, parseTarget, runFleet, worstExitCode } from '../../src/engine/fleet.js';
+import { fleetTable, runFleet, worstExitCode } from '../../src/engine/fleet.js';
+import { hostsFileLines, parseTargetLine } from '../../src/engine/targets.js';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { connectSsh } from '../../src/transport/ssh.js';
 import { BROKEN, DESIRED, runOptions } from '../helpers/context.js';
 
 describe('targets', () => {
   it.each([
-    ['h.example', { user: 'jnxmas', host: 'h.example', port: 22 }],
-    ['op@h.example:2222', { user: 'op', host: 'h.example', port: 2222 }],
-    ['[::1]:2200', { user: 'jnxmas', host: '::1', port: 2200 }],
-    ['::1', { user: 'jnxmas', host: '::1', port: 22 }],
-  ])('%s', (text, target) => expect(parseTarget(text, { port: 22, user: 'jnxmas' })).toEqual(target));
+    ['h.example', { host: 'h.example' }],
+    ['op@h.example:2222', { user: 'op', host: 'h.example', port: '2222' }],
+    ['[::1]:2200', { host: '::1', port: '2200' }],
+    ['::1', { host: '::1' }],
+    ['proxy-2 https://two.example', { host: 'proxy-2', url: 'https://two.example' }],
+  ])('%s', (text, target) => expect(parseTargetLine(text)).toEqual(target));
 
   it('reads a hosts file with comments and blank lines', () => {
-    expect(parseHostsFile('# proxies\nproxy-1\n\n op@proxy-2:2222 https://two.example # the second\n', { port: 22, user: 'jnxmas' })).toEqual([
-      { user: 'jnxmas', host: 'proxy-1', port: 22 },
-      { user: 'op', host: 'proxy-2', port: 2222, url: 'https://two.example' },
-    ]);
+    expect(hostsFileLines('# proxies\nproxy-1\n\n op@proxy-2:2222 https://two.example # the second\n')).toEqual(['proxy-1', 'op@proxy-2:2222 https://two.example']);
   });
 
   it('the exit code is the worst host\'s', () => {
