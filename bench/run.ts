@@ -54,7 +54,8 @@ function atMost(name: string, value: number, limit: number, unit: (v: number) =>
   }
   const pass = value <= limit;
   const diff = Math.abs(value - limit);
-  targets.push({ name, limit: `≤ ${unit(limit)}`, measured: unit(value), pass, by: `${pass ? 'under' : 'over'} by ${unit(diff)} (${((diff / limit) * 100).toFixed(0)}%)` });
+  const by = diff === 0 ? 'at the limit' : `${pass ? 'under' : 'over'} by ${unit(diff)} (${((diff / limit) * 100).toFixed(0)}%)`;
+  targets.push({ name, limit: `≤ ${unit(limit)}`, measured: unit(value), pass, by });
 }
 
 function atLeast(name: string, value: number, limit: number, unit: (v: number) => string): void {
