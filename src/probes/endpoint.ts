@@ -1,4 +1,6 @@
 // Step 8 from the operator's machine: a real WebSocket handshake, a plain request, and the health endpoint.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { WebSocket } from 'ws';
 
 export interface ProbeResult {
@@ -33,14 +35,21 @@ export function websocketHandshake(url: string, timeoutMs: number, headers: Reco
   });
 }
 
-/** A plain request without redirects; any answer counts, only no answer is an error. */
-export async function httpStatus(url: string, method: 'GET' | 'HEAD', timeoutMs: number): Promise<ProbeResult> {
-  try {
-    const response = await fetch(url, { method, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    return { status: response.status };
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { status: null, error: cause?.code ?? cause?.message ?? (error as Error).message };
-  }
+/**
+ * A plain request without redirects; any answer counts, only no answer is an error. node:http rather than fetch:
+ * fetch compiles a WebAssembly parser in the background that holds the process's exit for 0.1-0.5 s.
+ */
+export function httpStatus(url: string, method: 'GET' | 'HEAD', timeoutMs: number): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(target, { method, timeout: timeoutMs, headers: { 'user-agent': 'apply-ws-fix' } }, (response) => {
+      response.resume();
+      resolve({ status: response.statusCode ?? null });
+      request.destroy();
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    request.on('error', (error: NodeJS.ErrnoException) => resolve({ status: null, error: error.code ?? error.message }));
+    request.end();
+  });
 }
