@@ -86,6 +86,13 @@ function indentTail(text: string): string {
   return shown.join('\n');
 }
 
+/** Runs a command; a channel that closed without an exit status means the connection dropped. */
+export async function execOn(transport: Transport, label: string, command: string, options: ExecOptions): Promise<ExecResult> {
+  const result = await transport.exec(command, options);
+  if (result.code === null && result.signal === null) throw new ConnectionLostError(label, command);
+  return result;
+}
+
 export interface SessionInit {
   options: RunOptions;
   runbook: Runbook;
@@ -121,8 +128,7 @@ export function createSession(init: SessionInit): Session {
     async exec(command, execOptions = {}) {
       checkpoint();
       log(`$ ${command}`);
-      const result = await link.transport.exec(command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
-      if (result.code === null && result.signal === null) throw new ConnectionLostError(init.transport.label, command);
+      const result = await execOn(link.transport, init.transport.label, command, { timeoutMs: options.commandTimeoutMs, ...execOptions });
       const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
       if (output !== '') log(indentTail(maskSecrets(output, allowed)));
       log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);

@@ -10,7 +10,7 @@ import { backupOfOriginal } from '../steps/backup.js';
 import { gatherFacts } from '../steps/gather.js';
 import { planUndo } from '../steps/undo.js';
 import type { Transport } from '../transport/transport.js';
-import { createSession, type InterruptState, type RunContext, type Session } from './context.js';
+import { createSession, execOn, type InterruptState, type RunContext, type Session } from './context.js';
 import { HostRecord } from './host-record.js';
 import { Journal } from './journal.js';
 import { describeUnfinished, findUnfinished, type UnfinishedRun } from './run-journal.js';
@@ -29,7 +29,7 @@ export interface RunIO {
   confirm?: (question: string) => Promise<boolean>;
   connect(options: RunOptions): Promise<Transport>;
   interrupt: InterruptState;
-  /** A line a step as it starts and ends, for a fleet's per-host task group. */
+  /** The title of each step as it starts, for a fleet's per-host task group. */
   onProgress?: (line: string) => void;
 }
 
@@ -70,25 +70,25 @@ export function describePlan(session: Session, planned: readonly Planned[], chec
   return lines.join('\n');
 }
 
-// A listr2 task for a change step: skip with its reason, or apply and report the detail.
-function changeTask(ctx: RunContext, entry: Planned, results: StepReport[], progress?: (line: string) => void): ListrTask {
+// A listr2 task for a step: skip with its reason, or run it; either way the report gets the step's entry.
+function stepTask(ctx: RunContext, step: { id: string; title: string }, work: { skip: string } | { run: () => Promise<string> }, results: StepReport[], progress?: (line: string) => void): ListrTask {
   return {
-    title: entry.step.title,
+    title: step.title,
     task: async (_, task) => {
-      progress?.(entry.step.title);
+      progress?.(step.title);
       const started = Date.now();
-      const report: StepReport = { id: entry.step.id, title: entry.step.title, status: 'failed', durationMs: 0, detail: '' };
+      const report: StepReport = { id: step.id, title: step.title, status: 'failed', durationMs: 0, detail: '' };
       results.push(report);
-      if (entry.plan.kind === 'noop') {
-        Object.assign(report, { status: 'skipped', detail: entry.plan.reason });
-        task.skip(`${entry.step.title}: ${entry.plan.reason}`);
+      if ('skip' in work) {
+        Object.assign(report, { status: 'skipped', detail: work.skip });
+        task.skip(`${step.title}: ${work.skip}`);
         return;
       }
       ctx.checkpoint();
       try {
-        const detail = await entry.step.apply(ctx, entry.plan as Extract<StepPlan, { kind: 'change' }>);
+        const detail = await work.run();
         Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
-        task.title = `${entry.step.title}: ${detail}`;
+        task.title = `${step.title}: ${detail}`;
       } catch (error) {
         Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
         throw error;
@@ -97,25 +97,12 @@ function changeTask(ctx: RunContext, entry: Planned, results: StepReport[], prog
   };
 }
 
+function changeTask(ctx: RunContext, { step, plan }: Planned, results: StepReport[], progress?: (line: string) => void): ListrTask {
+  return stepTask(ctx, step, plan.kind === 'noop' ? { skip: plan.reason } : { run: () => step.apply(ctx, plan) }, results, progress);
+}
+
 function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[], progress?: (line: string) => void): ListrTask {
-  return {
-    title: check.title,
-    task: async (_, task) => {
-      progress?.(check.title);
-      const started = Date.now();
-      const report: StepReport = { id: check.id, title: check.title, status: 'failed', durationMs: 0, detail: '' };
-      results.push(report);
-      ctx.checkpoint();
-      try {
-        const detail = await check.run(ctx);
-        Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
-        task.title = `${check.title}: ${detail}`;
-      } catch (error) {
-        Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
-        throw error;
-      }
-    },
-  };
+  return stepTask(ctx, check, { run: () => check.run(ctx) }, results, progress);
 }
 
 // Unwinds the journal as its own task list, so each undo action and its outcome show; never throws.
@@ -127,11 +114,7 @@ async function unwind(ctx: RunContext, io: RunIO): Promise<RollbackReport> {
   const session: RunContext = {
     ...ctx,
     checkpoint: () => {},
-    exec: async (command, options) => {
-      const result = await ctx.link.transport.exec(command, { timeoutMs: ctx.options.commandTimeoutMs, ...options });
-      if (result.code === null && result.signal === null) throw new ConnectionLostError(ctx.label, command);
-      return result;
-    },
+    exec: (command, options) => execOn(ctx.link.transport, ctx.label, command, { timeoutMs: ctx.options.commandTimeoutMs, ...options }),
   };
   const tasks: ListrTask[] = actions.map((action) => ({
     title: action.title,
