@@ -20,10 +20,11 @@ export function terminalPassphrasePrompt(streams: PromptStreams): PassphraseProm
  */
 export function readHidden(streams: PromptStreams, question: string): Promise<string> {
   const { stdin, stderr } = streams;
-  stderr.write(question);
+  // Raw mode (no echo) first: a passphrase typed or pasted the moment the question shows must not be echoed.
   const wasRaw = stdin.isRaw === true;
   stdin.setRawMode?.(true);
   stdin.resume();
+  stderr.write(question);
   return new Promise<string>((resolve, reject) => {
     let typed = '';
     const finish = (): void => {
