@@ -70,39 +70,61 @@ export function describePlan(session: Session, planned: readonly Planned[], chec
   return lines.join('\n');
 }
 
-// A listr2 task for a step: skip with its reason, or run it; either way the report gets the step's entry.
-function stepTask(ctx: RunContext, step: { id: string; title: string }, work: { skip: string } | { run: () => Promise<string> }, results: StepReport[], progress?: (line: string) => void): ListrTask {
+// Runs one step's work and fills its report entry; the entry is pushed before any await, so entries keep step order.
+async function runStep(ctx: RunContext, step: { id: string; title: string }, run: () => Promise<string>, results: StepReport[]): Promise<string> {
+  const started = Date.now();
+  const report: StepReport = { id: step.id, title: step.title, status: 'failed', durationMs: 0, detail: '' };
+  results.push(report);
+  try {
+    ctx.checkpoint();
+    const detail = await run();
+    Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
+    return detail;
+  } catch (error) {
+    Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
+    throw error;
+  }
+}
+
+function changeTask(ctx: RunContext, { step, plan }: Planned, results: StepReport[], progress?: (line: string) => void): ListrTask {
   return {
     title: step.title,
     task: async (_, task) => {
       progress?.(step.title);
-      const started = Date.now();
-      const report: StepReport = { id: step.id, title: step.title, status: 'failed', durationMs: 0, detail: '' };
-      results.push(report);
-      if ('skip' in work) {
-        Object.assign(report, { status: 'skipped', detail: work.skip });
-        task.skip(`${step.title}: ${work.skip}`);
+      if (plan.kind === 'noop') {
+        results.push({ id: step.id, title: step.title, status: 'skipped', durationMs: 0, detail: plan.reason });
+        task.skip(`${step.title}: ${plan.reason}`);
         return;
       }
-      ctx.checkpoint();
-      try {
-        const detail = await work.run();
-        Object.assign(report, { status: 'done', detail, durationMs: Date.now() - started });
-        task.title = `${step.title}: ${detail}`;
-      } catch (error) {
-        Object.assign(report, { detail: messageOf(error), durationMs: Date.now() - started });
-        throw error;
-      }
+      task.title = `${step.title}: ${await runStep(ctx, step, () => step.apply(ctx, plan), results)}`;
     },
   };
 }
 
-function changeTask(ctx: RunContext, { step, plan }: Planned, results: StepReport[], progress?: (line: string) => void): ListrTask {
-  return stepTask(ctx, step, plan.kind === 'noop' ? { skip: plan.reason } : { run: () => step.apply(ctx, plan) }, results, progress);
+/** Checks in waves: consecutive checks marked concurrent run together, the others one at a time. */
+export function checkWaves(checks: readonly CheckStep[]): CheckStep[][] {
+  const waves: CheckStep[][] = [];
+  for (const check of checks) {
+    const last = waves.at(-1);
+    if (check.concurrent && last?.[0]?.concurrent) last.push(check);
+    else waves.push([check]);
+  }
+  return waves;
 }
 
-function checkTask(ctx: RunContext, check: CheckStep, results: StepReport[], progress?: (line: string) => void): ListrTask {
-  return stepTask(ctx, check, { run: () => check.run(ctx) }, results, progress);
+// One task a wave: its checks run side by side, and every one of them finishes before the first failure is thrown,
+// so no check is still talking to the host when the rollback starts.
+function checkWaveTask(ctx: RunContext, wave: readonly CheckStep[], results: StepReport[], progress?: (line: string) => void): ListrTask {
+  return {
+    title: wave.map((check) => check.title).join(' · '),
+    task: async (_, task) => {
+      for (const check of wave) progress?.(check.title);
+      const settled = await Promise.allSettled(wave.map((check) => runStep(ctx, check, () => check.run(ctx), results)));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      task.title = wave.map((check, i) => `${check.title}: ${(settled[i] as PromiseFulfilledResult<string>).value}`).join('\n');
+    },
+  };
 }
 
 // Unwinds the journal as its own task list, so each undo action and its outcome show; never throws.
@@ -300,7 +322,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       await new Listr(
         [
           ...planned.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
-          ...mode.checks.map((check) => checkTask(run, check, report.steps, io.onProgress)),
+          ...checkWaves(mode.checks).map((wave) => checkWaveTask(run, wave, report.steps, io.onProgress)),
           ...plannedAfter.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
         ],
         listrOptions(io),

@@ -20,6 +20,8 @@ export interface ChangeStep<Change extends object = object> {
 export interface CheckStep {
   id: string;
   title: string;
+  /** Runs side by side with the concurrent checks next to it (read-only, and independent of them). */
+  concurrent?: boolean;
   run(ctx: RunContext): Promise<string>;
 }
 

@@ -10,6 +10,7 @@ import { LOG_TAIL } from './log-tail.js';
 export const logsCheck = defineCheck({
   id: 'logs',
   title: 'The logs carry no nginx errors',
+  concurrent: true,
   async run(ctx) {
     // Nothing restarted: the logs read with the facts moments ago are the logs.
     let logs = ctx.deployed ? undefined : ctx.facts.logs;

@@ -20,6 +20,8 @@ export function missingDirectives(ctx: RunContext, rendered: Buffer): string[] {
 export const renderedCheck = defineCheck({
   id: 'rendered',
   title: 'The rendered nginx config has WebSocket support',
+  // Beside the logs check; the endpoint check waits for it, since its one retry may recreate the container.
+  concurrent: true,
   async run(ctx) {
     const { runbook } = ctx;
     // After a restart the facts are stale; otherwise they were read moments ago.

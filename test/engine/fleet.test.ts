@@ -70,3 +70,12 @@ describe('runFleet against three fake hosts', () => {
     expect(fleetTable(reports).split('\n')).toHaveLength(4);
   });
 });
+
+describe('checkWaves', () => {
+  it('groups consecutive concurrent checks, keeping order', async () => {
+    const { checkWaves } = await import('../../src/engine/run.js');
+    const { modeOf } = await import('../../src/engine/modes.js');
+    expect(checkWaves(modeOf('apply').checks).map((wave) => wave.map((c) => c.id))).toEqual([['running'], ['logs', 'rendered'], ['endpoint']]);
+    expect(checkWaves(modeOf('rollback').checks).map((wave) => wave.map((c) => c.id))).toEqual([['running'], ['logs']]);
+  });
+});
