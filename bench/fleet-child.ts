@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ocapistaineWsFix } from '../runbooks/ocapistaine-ws-fix/runbook.js';
 import { runFleet } from '../src/engine/fleet.js';
-import { TIMING_DEFAULTS, type RunOptions } from '../src/engine/options.js';
+import { defaultRunOptions, type RunOptions } from '../src/engine/options.js';
 import { connectSsh } from '../src/transport/ssh.js';
 import type { FakeHostEntry } from './fake-hosts.js';
 
@@ -28,18 +28,7 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { hosts: Fak
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 const byPort = new Map(input.hosts.map((h) => [h.port, h]));
 
-const base: RunOptions = {
-  action: 'apply',
-  dryRun: false,
-  ...ocapistaineWsFix.defaults,
-  identity: undefined,
-  knownHosts: '/dev/null',
-  yes: true,
-  verbose: false,
-  forceUnlock: false,
-  ...TIMING_DEFAULTS,
-  settleMs: input.settleMs,
-};
+const base: RunOptions = defaultRunOptions(ocapistaineWsFix.defaults, { settleMs: input.settleMs });
 
 const baseline = process.memoryUsage().rss;
 let sampled = baseline;

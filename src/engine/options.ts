@@ -1,4 +1,5 @@
 // The options of one run against one host: no globals, so several runs can share a process.
+import type { RunbookDefaults } from './runbook.js';
 import type { SshSettings } from '../transport/target.js';
 
 export type Action = 'apply' | 'rollback';
@@ -41,3 +42,20 @@ export const TIMING_DEFAULTS = {
   buildTimeoutMs: 600_000,
   probeTimeoutMs: 10_000,
 } as const;
+
+/** Options for an apply with the runbook's defaults and no prompt, for code that drives the engine directly. */
+export function defaultRunOptions(defaults: RunbookDefaults, overrides: Partial<RunOptions> = {}): RunOptions {
+  return {
+    action: 'apply',
+    dryRun: false,
+    ...defaults,
+    identity: undefined,
+    knownHosts: '/dev/null',
+    yes: true,
+    verbose: false,
+    forceUnlock: false,
+    commit: false,
+    ...TIMING_DEFAULTS,
+    ...overrides,
+  };
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import { createSession, type RunContext } from '../../src/engine/context.js';
 import { Journal } from '../../src/engine/journal.js';
-import { TIMING_DEFAULTS, type RunOptions } from '../../src/engine/options.js';
+import { defaultRunOptions, type RunOptions } from '../../src/engine/options.js';
 import type { HostFacts } from '../../src/steps/gather.js';
 import { RemotePath } from '../../src/shell/quote.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -13,19 +13,7 @@ export const BROKEN = readFileSync(new URL('../../fixtures/fake-host/vaettir/pro
 export const TARGET = 'https://ocapistaine.ngrok-free.app';
 
 export function runOptions(overrides: Partial<RunOptions> = {}): RunOptions {
-  return {
-    action: 'apply',
-    dryRun: false,
-    ...ocapistaineWsFix.defaults,
-    identity: undefined,
-    knownHosts: '/dev/null',
-    yes: true,
-    verbose: false,
-    forceUnlock: false,
-    commit: false,
-    ...TIMING_DEFAULTS,
-    ...overrides,
-  };
+  return defaultRunOptions(ocapistaineWsFix.defaults, overrides);
 }
 
 export function render(template: Buffer): Buffer {
