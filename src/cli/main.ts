@@ -19,13 +19,19 @@ export interface CliIO {
   onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
 }
 
-// A y/N question on the terminal; anything but y/yes is no.
+// A y/N question on the terminal; anything but y/yes is no, and so is Ctrl-C (readline catches it on a terminal,
+// and without a listener the question would wait forever).
 function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
   return async (question) => {
     const rl = createInterface({ input: io.stdin, output: io.stderr });
+    const cancel = new AbortController();
+    rl.on('SIGINT', () => cancel.abort());
     try {
-      const answer = await rl.question(`${question} [y/N] `);
+      const answer = await rl.question(`${question} [y/N] `, { signal: cancel.signal });
       return /^y(es)?$/i.test(answer.trim());
+    } catch {
+      io.stderr.write('\n');
+      return false;
     } finally {
       rl.close();
     }

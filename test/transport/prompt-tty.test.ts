@@ -1,7 +1,6 @@
 // The passphrase prompt on a real pseudo-terminal (util-linux `script`): the built CLI asks before the task list,
 // the terminal echoes nothing typed, and the run goes on with the key. Were raw mode not set, the pty would echo
 // the passphrase into this output.
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,43 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { encryptedCopy } from './key-helpers.js';
+import { hasScript, underTerminal } from '../helpers/terminal.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'cli.js');
 const PASS = 'typed on a real terminal';
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-// Runs argv under a pty; answers `answer` once `waitFor` shows up in the output.
-function underTerminal(argv: string[], waitFor: string, answer: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const command = argv.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let output = '';
-  let answered = false;
-  const onData = (chunk: Buffer): void => {
-    output += chunk.toString();
-    if (!answered && output.includes(waitFor)) {
-      answered = true;
-      child.stdin.write(answer);
-    }
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      child.stdin.end();
-      resolve({ code, output });
-    });
-  });
-}
-
 describe.skipIf(!hasScript || !existsSync(CLI))('the passphrase prompt on a real terminal (built CLI, fake host)', () => {
   let host: FakeHost;
   const scratch = mkdtempSync(join(tmpdir(), 'prompt-tty-test-'));
