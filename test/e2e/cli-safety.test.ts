@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa } from 'execa';
 import { allOutputs, CLI_PATH, cliEnv, cliMissing, explain, finish, hostFlags, REPO, runCli, spawnCli, staleBuildWarning, type CliResult } from './cli.js';
 import { realHostPrerequisites, startRealHost, TEMPLATE_REL, type ContainerState, type RealHost } from './harness/real-host.js';
+import { shellJoin } from '../../src/shell/quote.js';
 import { waitFor } from './harness/system.js';
 import { backup, changingDockerCalls, expectBrokenHost, expectFixedHost, liveConfig, rendered, SEED_CONFIG, template } from './host-state.js';
 
@@ -36,8 +37,17 @@ function holdFirstBuild(host: RealHost, seconds: number): { started: () => boole
   return { started: () => existsSync(`${host.home}/.hold-build.started`) };
 }
 
-function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+// Apply with the SSH connection dropped once the build has started on the host; `beforeDrop` runs just before.
+async function applyDroppingDuringBuild(host: RealHost, beforeDrop: () => void = () => {}): Promise<CliResult> {
+  const hold = holdFirstBuild(host, 2);
+  const args = [...hostFlags(host), '--yes', '--json'];
+  const started = Date.now();
+  const child = spawnCli(args);
+  await waitFor('the build to start on the host', hold.started, 20_000, 25);
+  expect(template(host)).toBe(SEED_CONFIG);
+  beforeDrop();
+  expect(await host.dropSshConnections()).toBeGreaterThan(0);
+  return finish(child, args, started);
 }
 
 describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a real host', () => {
@@ -118,7 +128,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
       const before = host.container();
       const since = Date.now();
       // A terminal for the CLI: no --yes, so it shows the plan and asks.
-      const command = [process.execPath, CLI_PATH, ...hostFlags(host), '--verbose'].map(shellQuote).join(' ');
+      const command = shellJoin([process.execPath, CLI_PATH, ...hostFlags(host), '--verbose']);
       const child = execa(SCRIPT, ['-qfec', command, '/dev/null'], { reject: false, cwd: REPO, extendEnv: false, env: cliEnv(), stdin: 'pipe', timeout: 60_000 });
       let shown = '';
       child.stdout?.on('data', (d: Buffer) => (shown += d.toString('utf8')));
@@ -155,14 +165,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 2);
-      const args = [...hostFlags(host), '--yes', '--json'];
-      const started = Date.now();
-      const child = spawnCli(args);
-      await waitFor('the build to start on the host', hold.started, 20_000, 25);
-      expect(template(host)).toBe(SEED_CONFIG);
-      expect(await host.dropSshConnections()).toBeGreaterThan(0);
-      r = await finish(child, args, started);
+      r = await applyDroppingDuringBuild(host);
     });
 
     test('the CLI reconnects and rolls back: exit 1, the original template, the container untouched', async () => {
@@ -185,15 +188,8 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 2);
-      const args = [...hostFlags(host), '--yes', '--json'];
-      const started = Date.now();
-      const child = spawnCli(args);
-      await waitFor('the build to start on the host', hold.started, 20_000, 25);
       // The host stops accepting the key (as if unreachable), then the connection drops.
-      host.writeFile('.ssh/authorized_keys', '');
-      expect(await host.dropSshConnections()).toBeGreaterThan(0);
-      r = await finish(child, args, started);
+      r = await applyDroppingDuringBuild(host, () => host.writeFile('.ssh/authorized_keys', ''));
       host.writeFile('.ssh/authorized_keys', `${host.publicKey}\n`);
     });
 

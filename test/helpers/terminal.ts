@@ -1,5 +1,6 @@
 // Runs a command on a real pseudo-terminal (util-linux `script`), answering a prompt once it shows.
 import { execFileSync, spawn } from 'node:child_process';
+import { shellJoin } from '../../src/shell/quote.js';
 
 export const hasScript = (() => {
   try {
@@ -12,7 +13,7 @@ export const hasScript = (() => {
 
 // Runs argv under a pty; answers `answer` once `waitFor` shows up in the output.
 export function underTerminal(argv: string[], waitFor: string, answer: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const command = argv.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const command = shellJoin(argv);
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   let answered = false;
