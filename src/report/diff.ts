@@ -5,14 +5,3 @@ import { FILE_HEADERS_ONLY, createTwoFilesPatch } from 'diff';
 export function templateDiff(path: string, before: Buffer, after: Buffer): string {
   return createTwoFilesPatch(path, path, before.toString('utf8'), after.toString('utf8'), 'on the host', 'apply-ws-fix', { context: 3, headerOptions: FILE_HEADERS_ONLY });
 }
-
-/** Counts of added and removed lines in a unified diff. */
-export function diffStat(diff: string): { added: number; removed: number } {
-  let added = 0;
-  let removed = 0;
-  for (const line of diff.split('\n')) {
-    if (line.startsWith('+') && !line.startsWith('+++')) added++;
-    else if (line.startsWith('-') && !line.startsWith('---')) removed++;
-  }
-  return { added, removed };
-}
