@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { ocapistaineWsFix } from '../runbooks/ocapistaine-ws-fix/runbook.js';
-import { runFleet } from '../src/engine/fleet.js';
-import { defaultRunOptions, type RunOptions } from '../src/engine/options.js';
+import { runFleet } from '../src/core/fleet.js';
+import { defaultRunOptions, type RunOptions } from '../src/core/options.js';
+import { resolveParams } from '../src/core/params.js';
 import { connectSsh } from '../src/transport/ssh.js';
 import type { FakeHostEntry } from './fake-hosts.js';
 
@@ -28,7 +29,8 @@ const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { hosts: Fak
 const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
 const byPort = new Map(input.hosts.map((h) => [h.port, h]));
 
-const base: RunOptions = defaultRunOptions(ocapistaineWsFix.defaults, { settleMs: input.settleMs });
+const params = resolveParams(ocapistaineWsFix, {});
+const base: RunOptions = defaultRunOptions(ocapistaineWsFix.connection, params, { settleMs: input.settleMs });
 
 const baseline = process.memoryUsage().rss;
 let sampled = baseline;
@@ -39,13 +41,13 @@ const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const reports = await runFleet(
   base,
-  input.hosts.map((h) => ({ host: h.host, port: h.port, user: h.user, url: h.url })),
+  input.hosts.map((h) => ({ host: h.host, port: h.port, user: h.user, params: { ...params, url: h.url } })),
   ocapistaineWsFix,
   {
     renderer: 'silent',
     output: new PassThrough() as unknown as NodeJS.WriteStream,
     interrupt: { signal: null },
-    connect: (o) => {
+    connect: (o: RunOptions) => {
       const h = byPort.get(o.port)!;
       return connectSsh({ ...o, identity: h.identity, knownHosts: h.knownHosts, env: {} });
     },

@@ -8,13 +8,12 @@ const exitCode = await main(process.argv.slice(2), {
   stdin: process.stdin,
   env: process.env,
   onSignal(handler) {
-    const onInt = (): void => handler('SIGINT');
-    const onTerm = (): void => handler('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    // SIGHUP (a closed terminal, a dropped session to a jump box) stops like SIGTERM: at a safe point, rolled back.
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const handlers = signals.map((signal) => [signal, (): void => handler(signal)] as const);
+    for (const [signal, on] of handlers) process.on(signal, on);
     return () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      for (const [signal, on] of handlers) process.off(signal, on);
     };
   },
 });

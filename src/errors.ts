@@ -6,7 +6,14 @@ export const EXIT = {
   checkFailed: 1,
   notRestored: 2,
   couldNotStart: 3,
+  /** --check: the host needs the runbook's change. */
+  needsChange: 4,
+  /** --check: nothing to change, but a check fails. */
+  unhealthy: 5,
+  /** Applied and verified, but a step after the checks (--commit) failed: the change stays live. */
+  afterFailed: 6,
   usage: 64,
+  hangup: 129,
   interrupted: 130,
   terminated: 143,
 } as const;
@@ -70,14 +77,21 @@ export class ConnectionLostError extends AppError {
   }
 }
 
-/** The operator pressed Ctrl-C (or the process got SIGTERM): stop at the next safe point. */
-export class InterruptedError extends AppError {
-  readonly signal: 'SIGINT' | 'SIGTERM';
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
-  constructor(signal: 'SIGINT' | 'SIGTERM') {
+/** The exit code after a signal, once what the run changed is rolled back. */
+export function exitCodeOf(signal: StopSignal): ExitCode {
+  return signal === 'SIGINT' ? EXIT.interrupted : signal === 'SIGHUP' ? EXIT.hangup : EXIT.terminated;
+}
+
+/** The operator pressed Ctrl-C (or the process got SIGTERM or SIGHUP): stop at the next safe point. */
+export class InterruptedError extends AppError {
+  readonly signal: StopSignal;
+
+  constructor(signal: StopSignal) {
     super(`interrupted by ${signal}`, {
       code: 'interrupted',
-      exitCode: signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated,
+      exitCode: exitCodeOf(signal),
     });
     this.signal = signal;
   }

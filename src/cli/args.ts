@@ -3,32 +3,38 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
-import type { RunbookDefaults } from '../engine/runbook.js';
-import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
+import { TIMING_DEFAULTS, type RunOptions } from '../core/options.js';
+import { envName, resolveParams } from '../core/params.js';
+import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
-import { hostsFileLines, parseTargetLine, type TargetSpec } from '../engine/targets.js';
+import { hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
+import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
 
 export const EXIT_CODES_HELP = [
   'Exit codes:',
-  '  0    success: applied, already applied, rolled back on request, or dry-run',
+  '  0    success: applied, already applied, rolled back on request, dry-run; --check: healthy',
   '  1    a check failed and the host is in its previous state (rolled back where this run changed it);',
   '       also: the operator declined at the prompt (nothing changed)',
   '  2    failed and the host is NOT back to its previous state; the report says what is left',
   '       and the exact commands to recover',
   '  3    could not start: connection, authentication, host key or a precondition (nothing changed)',
+  '  4    --check: the host needs the runbook\'s change (nothing changed)',
+  '  5    --check: nothing to change, but a check fails (nothing changed)',
+  '  6    applied and verified, but --commit failed: the change is live, not committed',
   '  64   usage error: a bad flag or value',
-  '  130  interrupted by Ctrl-C (143: SIGTERM) after rolling back what this run had changed',
+  '  130  interrupted by Ctrl-C (143: SIGTERM, 129: SIGHUP) after rolling back what this run had changed',
 ].join('\n');
 
 export type Command =
-  | { kind: 'run'; options: RunOptions; json: boolean; demo: false }
-  | { kind: 'fleet'; runs: RunOptions[]; json: boolean; concurrency: number }
+  | { kind: 'run'; runbook: Runbook; options: RunOptions; json: boolean; demo: false }
+  | { kind: 'fleet'; runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }
+  | { kind: 'runbooks'; json: boolean }
   | { kind: 'print-config'; text: string }
   | { kind: 'done' }
-  | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
+  | { kind: 'demo'; runbook: Runbook; options: RunOptions; json: boolean; faults: string[] }
   | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
   | { kind: 'help'; text: string }
   | { kind: 'version' };
@@ -41,11 +47,12 @@ export interface ParseEnv {
   interactive: boolean;
   faultNames: readonly string[];
   version: string;
+  /** All of standard input, for a parameter given as `-` (a secret never rides on a flag). */
+  readStdin?: () => Promise<string>;
 }
 
-const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const USER = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$|^[0-9a-fA-F:.]+$/;
+const PARAM_FLAGS = ['dir', 'service', 'url'] as const;
 
 /** A local path with a leading ~ expanded, as a shell would before handing it over. */
 export function expandHome(path: string, env: NodeJS.ProcessEnv): string {
@@ -65,28 +72,42 @@ function seconds(value: unknown, flag: string, min: number): number {
   return Math.round(n * 1000);
 }
 
-// Each value that ends up on the remote side or in a URL is checked for what it can be.
-function validate(raw: { host: string; user: string; service: string; url: string; dir: string }): void {
-  if (raw.host.startsWith('-') || !HOST.test(raw.host)) throw new UsageError(`--host ${JSON.stringify(raw.host)} is not a host name or IP address`);
-  if (!USER.test(raw.user)) throw new UsageError(`--user ${JSON.stringify(raw.user)} is not a user name`);
-  if (!SERVICE.test(raw.service)) throw new UsageError(`--service ${JSON.stringify(raw.service)} is not a Compose service name (letters, digits, _ . -)`);
-  let url: URL;
-  try {
-    url = new URL(raw.url);
-  } catch {
-    throw new UsageError(`--url ${JSON.stringify(raw.url)} is not a URL`, 'Give the public URL, e.g. https://ocapistaine.vaettir.locki.io');
+// The runbook's parameters from every layer, low to high: its defaults, the config file's "params", the
+// APPLY_WS_FIX_PARAM_* environment, --dir/--service/--url (flag > env > file), --param NAME=VALUE. A secret is
+// never taken from a flag (ps shows command lines) nor from the file: only from the environment, or stdin with `-`.
+async function paramsOf(runbook: Runbook, layered: Record<string, string>, flags: readonly string[], fileParams: Record<string, string>, penv: ParseEnv): Promise<Record<string, string>> {
+  const given: Record<string, string> = Object.create(null) as Record<string, string>;
+  const secret = (name: string): boolean => runbook.params[name]?.secret === true;
+  for (const [name, value] of Object.entries(fileParams)) {
+    if (secret(name)) throw new UsageError(`the config file sets the secret parameter ${name}`, `Give it with APPLY_WS_FIX_PARAM_${envName(name)}, or --param ${name}=- to read it from stdin.`);
+    given[name] = value;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--url must be http(s), not ${url.protocol}`);
-  if (url.username || url.password) throw new UsageError('--url must not carry credentials');
-  if (raw.dir === '' || /[\0\n\r]/.test(raw.dir)) throw new UsageError('--dir must be a path on one line');
-  if (/^~[^/]/.test(raw.dir)) throw new UsageError(`--dir ${JSON.stringify(raw.dir)}: only ~/ (the remote user's home) is supported, not ~user`);
+  for (const name of Object.keys(runbook.params)) {
+    const value = penv.env[`APPLY_WS_FIX_PARAM_${envName(name)}`];
+    if (value !== undefined) given[name] = value;
+  }
+  for (const [name, value] of Object.entries(layered)) given[name] = value;
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(flag)} is not NAME=VALUE`, 'Example: --param target-url=https://new.example');
+    const name = flag.slice(0, eq);
+    let value = flag.slice(eq + 1);
+    if (value === '-') {
+      if (penv.readStdin === undefined) throw new UsageError(`--param ${name}=- reads stdin, and there is none here`);
+      value = (await penv.readStdin()).replace(/\r?\n$/, '');
+    } else if (secret(name)) {
+      throw new UsageError(`--param ${name} is a secret: it is never taken from a flag (ps shows command lines)`, `Give it with APPLY_WS_FIX_PARAM_${envName(name)}=…, or --param ${name}=- to read it from stdin.`);
+    }
+    given[name] = value;
+  }
+  return given;
 }
 
 // Where to connect: explicit SSH flags, then the ssh config, then the runbook's defaults. The demo reads no config:
 // its fake host replaces all of these.
 async function sshTarget(
   args: { host?: string | undefined; port?: string | undefined; user?: string | undefined; identity?: string | undefined; 'known-hosts'?: string | undefined; 'ssh-config'?: string | undefined; 'accept-new-host-key'?: boolean | undefined; demo?: boolean | undefined },
-  defaults: RunbookDefaults,
+  defaults: Runbook['connection'],
   env: NodeJS.ProcessEnv,
 ): Promise<SshTargetSpec | (Omit<SshTargetSpec, 'ssh'> & { ssh: undefined })> {
   const path = (value: string | undefined): string | undefined => (value === undefined ? undefined : expandHome(value, env));
@@ -127,7 +148,8 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   for (const run of runs) {
     const rows: [string, string | number | undefined, LayeredKey][] = [
       ['host', run.host, 'host'], ['port', run.port, 'port'], ['user', run.user, 'user'], ['identity', run.identity, 'identity'],
-      ['known-hosts', run.knownHosts, 'known-hosts'], ['dir', run.dir, 'dir'], ['service', run.service, 'service'], ['url', run.url, 'url'],
+      ['known-hosts', run.knownHosts, 'known-hosts'],
+      ...PARAM_FLAGS.filter((name) => run.params[name] !== undefined).map((name): [string, string | number | undefined, LayeredKey] => [name, String(run.params[name]), name]),
       ['settle', run.settleMs / 1000, 'settle'], ['start-timeout', run.startTimeoutMs / 1000, 'start-timeout'], ['connect-timeout', run.connectTimeoutMs / 1000, 'connect-timeout'],
     ];
     lines.push(...rows.map(([name, value, key]) => `${name.padEnd(16)} ${String(value ?? '(agent and default keys)').padEnd(48)} ${source(key)}`));
@@ -135,24 +157,52 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   return lines.join('\n');
 }
 
+// --runbook NAME|PATH (or =), read before yargs: the runbook decides the defaults and the parameters.
+function runbookFlag(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--runbook') return argv[i + 1];
+    if (arg.startsWith('--runbook=')) return arg.slice('--runbook='.length);
+  }
+  return undefined;
+}
+
 /** Parses argv into a command; throws UsageError on anything invalid. */
-export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
-  const layers = await loadLayers(argv, penv.env, penv.cwd ?? process.cwd());
+export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promise<Command> {
+  const cwd = penv.cwd ?? process.cwd();
+  const layers = await loadLayers(argv, penv.env, cwd);
+  const runbook = await loadRunbook(runbookFlag(argv) ?? layers.runbook ?? DEFAULT_RUNBOOK, cwd);
+  const defaults = runbook.connection;
+  const declared = (name: string) => Object.hasOwn(runbook.params, name);
+  const paramDefault = (name: string): string | undefined => (runbook.params[name]?.default === undefined ? undefined : String(runbook.params[name]!.default));
   const parser = yargs([...argv])
     // Env and file values sit below the flags: yargs applies a config object only where no flag was given.
     .config(layers.values)
     .scriptName('apply-ws-fix')
     .usage(
       [
-        'apply-ws-fix [options]: apply the nginx WebSocket fix over SSH, verify it, and roll back by itself if a check fails.',
+        runbook.id === DEFAULT_RUNBOOK
+          ? 'apply-ws-fix [options]: apply the nginx WebSocket fix over SSH, verify it, and roll back by itself if a check fails.'
+          : `apply-ws-fix --runbook ${runbook.id} [options]: ${runbook.title}.`,
         '',
         '  apply-ws-fix --host vaettir.locki.io              apply, verify, roll back on any failed check',
         '  apply-ws-fix --host vaettir.locki.io --dry-run    plan and diff; nothing changed',
         '  apply-ws-fix --host vaettir.locki.io --rollback   put the previous config back',
         '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
         '  apply-ws-fix fake-host [--port N] [--fault NAME]  serve the fake host over SSH for CI',
+        '  apply-ws-fix runbooks                             list the runbooks and their parameters',
+        '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
+        '',
+        `Runbook: ${runbook.id}: ${runbook.description}`,
+        '',
+        'Its parameters (--param NAME=VALUE; env APPLY_WS_FIX_PARAM_<NAME>; config "params"):',
+        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ' (required)' : ''}`),
       ].join('\n'),
     )
+    .command('runbooks', 'list the runbooks and their parameters (--json too)')
+    .option('runbook', { type: 'string', defaultDescription: DEFAULT_RUNBOOK, describe: 'the runbook to run: a name (apply-ws-fix runbooks) or the path of an ES module whose default export is a runbook' })
+    .option('param', { type: 'array', string: true, describe: 'a runbook parameter, NAME=VALUE (repeatable); NAME=- reads the value from stdin' })
+    .option('check', { type: 'boolean', default: false, describe: 'read-only: exit 0 if the host is as the runbook leaves it and every check passes, 4 if it needs the change, 5 if a check fails' })
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
     .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
@@ -166,9 +216,9 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
     .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
-    .option('dir', { type: 'string', default: defaults.dir, describe: 'the compose project directory on the host (~/ is the remote home)' })
-    .option('service', { type: 'string', default: defaults.service, describe: 'the compose service of the proxy' })
-    .option('url', { type: 'string', default: defaults.url, describe: 'the public URL checked from this machine' })
+    .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
+    .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
+    .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
     .option('dry-run', { type: 'boolean', default: false, describe: 'plan and diff only; read-only commands' })
     .option('rollback', { type: 'boolean', default: false, describe: 'restore the backup made by an earlier apply, rebuild, restart' })
     .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'do not ask before changing the host (required without a terminal)' })
@@ -203,9 +253,10 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   const positional = args._.map(String);
   // yargs printed the completion script (or the completions it was asked for) itself.
   if (positional[0] === 'completion' || args['get-yargs-completions'] !== undefined) return { kind: 'done' };
-  if (positional.length > 1 || (positional.length === 1 && positional[0] !== 'fake-host')) {
+  if (positional.length > 1 || (positional.length === 1 && positional[0] !== 'fake-host' && positional[0] !== 'runbooks')) {
     throw new UsageError(`unknown command: ${positional.join(' ')}`, 'Run apply-ws-fix --help.');
   }
+  if (positional[0] === 'runbooks') return { kind: 'runbooks', json: args.json };
   const faults = (args.fault ?? []).flatMap((f) => String(f).split(',')).filter(Boolean);
   for (const fault of faults) {
     if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
@@ -216,6 +267,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit, json: args.json };
   }
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
+  if (args.demo && runbook.id !== DEFAULT_RUNBOOK && !Object.hasOwn(runbook.params, 'url')) throw new UsageError(`--demo runs against the built-in fake host, which serves the ocapistaine project; runbook ${runbook.id} cannot be pointed at it`);
   if (args.demo) {
     const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
     if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
@@ -223,16 +275,34 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   const hosts = [args.host ?? []].flat().map(String);
   const fleet = hosts.length > 1 || args['hosts-file'] !== undefined;
   const targets: TargetSpec[] = fleet ? await fleetTargets(hosts, args['hosts-file'], penv.env) : [{ host: hosts[0] }];
+  if (args.check && (args.rollback || args['dry-run'])) throw new UsageError('--check reads only: drop --rollback and --dry-run');
+  const layered: Record<string, string> = {};
+  for (const name of PARAM_FLAGS) {
+    const value = args[name];
+    if (value === undefined) continue;
+    if (!declared(name)) throw new UsageError(`--${name}: runbook ${runbook.id} has no parameter ${name}`, `Its parameters: ${Object.keys(runbook.params).join(', ') || 'none'}.`);
+    layered[name] = String(value);
+  }
+  const given = await paramsOf(runbook, layered, (args.param ?? []).map(String), layers.params, penv);
+  const label = (name: string): string => ((PARAM_FLAGS as readonly string[]).includes(name) ? `--${name}` : `--param ${name}`);
+  const base = resolveParams(runbook, given, label);
   const runs: RunOptions[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
     const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? args.port, user: spec.user ?? args.user }, defaults, penv.env);
-    const raw = { host: target.host, user: target.user, service: args.service, url: spec.url ?? args.url, dir: args.dir };
-    validate(raw);
+    if (target.host.startsWith('-') || !isHostName(target.host)) throw new UsageError(`--host ${JSON.stringify(target.host)} is not a host name or IP address`);
+    if (!USER.test(target.user)) throw new UsageError(`--user ${JSON.stringify(target.user)} is not a user name`);
+    let params: AnyParams = base;
+    if (spec.url !== undefined) {
+      if (!declared('url')) throw new UsageError(`a hosts file's second column is the url parameter, and runbook ${runbook.id} has none`);
+      params = resolveParams(runbook, { ...given, url: spec.url }, label);
+    }
     runs.push({
-      action: args.rollback ? 'rollback' : 'apply',
+      action: args.check ? 'check' : args.rollback ? 'rollback' : 'apply',
       dryRun: args['dry-run'],
-      ...raw,
+      host: target.host,
+      user: target.user,
+      params,
       port: target.port,
       identity: target.identity,
       knownHosts: target.knownHosts,
@@ -252,18 +322,18 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
     // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
-    if (!args['dry-run'] && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
+    if (!args['dry-run'] && !args.check && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
     const concurrency = Number(args.concurrency);
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(args.concurrency)}`);
-    return { kind: 'fleet', runs, json: args.json, concurrency };
+    return { kind: 'fleet', runbook, runs, json: args.json, concurrency };
   }
   const options = runs[0]!;
-  if (args.demo) return { kind: 'demo', options: { ...options, yes: true }, json: args.json, faults };
-  if (!options.dryRun && !options.yes && !penv.interactive) {
+  if (args.demo) return { kind: 'demo', runbook, options: { ...options, yes: true }, json: args.json, faults };
+  if (!options.dryRun && !options.yes && !penv.interactive && options.action !== 'check') {
     throw new UsageError(
       `refusing to ${options.action === 'rollback' ? 'roll back' : 'change'} ${options.host} without a terminal to confirm on`,
       'Pass --yes to go ahead without a prompt, or --dry-run to see the plan.',
     );
   }
-  return { kind: 'run', options, json: args.json, demo: false };
+  return { kind: 'run', runbook, options, json: args.json, demo: false };
 }

@@ -1,7 +1,7 @@
 // --demo and fake-host: the real tool over real SSH against the built-in fake host, no server needed.
-import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
-import { run, type RunIO } from '../engine/run.js';
-import type { RunOptions } from '../engine/options.js';
+import { run, type RunIO } from '../core/run.js';
+import type { RunOptions } from '../core/options.js';
+import type { Runbook } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
 import type { CliIO } from './main.js';
@@ -16,12 +16,13 @@ export function optionsForFakeHost(options: RunOptions, host: FakeHost): RunOpti
     user: host.user,
     identity: host.privateKeyPath,
     knownHosts: host.knownHostsPath,
-    url: host.publicUrl,
+    // The fake host's proxy answers on its own URL: a runbook that checks a public URL checks that one.
+    params: 'url' in options.params ? { ...options.params, url: host.publicUrl } : options.params,
   };
 }
 
 /** Starts a fake host, runs the requested action against it (a rollback demo applies first), and stops it. */
-export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOptions; json: boolean; faults: string[] }): Promise<number> {
+export async function runDemo(io: CliIO, runIO: RunIO, command: { runbook: Runbook; options: RunOptions; json: boolean; faults: string[] }): Promise<number> {
   const host = await startFakeHost();
   // Faults are switched on once the host stands, as they would strike a host that was healthy before.
   for (const fault of command.faults) host.faults.add(fault as FaultName);
@@ -31,13 +32,13 @@ export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOp
     const options = optionsForFakeHost(command.options, host);
     if (options.action === 'rollback' && !options.dryRun) {
       out.write('First the fix is applied, so that there is something to roll back:\n');
-      const applied = await run({ ...options, action: 'apply' }, ocapistaineWsFix, runIO);
-      printReport(io, applied, false);
+      const applied = await run({ ...options, action: 'apply' }, command.runbook, runIO);
+      printReport(io, applied, false, command.runbook);
       if (applied.exitCode !== EXIT.ok) return applied.exitCode;
       out.write('\nNow the rollback:\n');
     }
-    const report = await run(options, ocapistaineWsFix, runIO);
-    printReport(io, report, command.json);
+    const report = await run(options, command.runbook, runIO);
+    printReport(io, report, command.json, command.runbook);
     return report.exitCode;
   } finally {
     await host.close();

@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 /** The settings a file or the environment may give: the run's own, never an action (--yes, --rollback). */
 export const LAYERED_KEYS = [
   'host', 'port', 'user', 'identity', 'known-hosts', 'ssh-config', 'dir', 'service', 'url',
-  'settle', 'start-timeout', 'connect-timeout', 'concurrency', 'hosts-file',
+  'settle', 'start-timeout', 'connect-timeout', 'concurrency', 'hosts-file', 'runbook',
 ] as const;
 
 export type LayeredKey = (typeof LAYERED_KEYS)[number];
@@ -16,6 +16,10 @@ export interface Layers {
   values: Partial<Record<LayeredKey, string>>;
   sources: Partial<Record<LayeredKey, string>>;
   configFile: string | undefined;
+  /** The runbook the file or the environment names. */
+  runbook: string | undefined;
+  /** The file's "params": the runbook's parameters by name. */
+  params: Record<string, string>;
 }
 
 /** APPLY_WS_FIX_KNOWN_HOSTS for known-hosts. */
@@ -45,8 +49,9 @@ export async function loadLayers(argv: readonly string[], env: NodeJS.ProcessEnv
   } catch (error) {
     if (given !== undefined || (error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read the config file ${path}: ${(error as Error).message}`);
   }
-  const values: Layers['values'] = {};
-  const sources: Layers['sources'] = {};
+  const values: Layers['values'] = Object.create(null) as Layers['values'];
+  const sources: Layers['sources'] = Object.create(null) as Layers['sources'];
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
   if (text !== undefined) {
     let parsed: unknown;
     try {
@@ -56,7 +61,15 @@ export async function loadLayers(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`the config file ${path} must hold one JSON object`);
     for (const [name, value] of Object.entries(parsed)) {
-      const key = (LAYERED_KEYS as readonly string[]).includes(name) ? (name as LayeredKey) : CAMEL[name];
+      if (name === 'params') {
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`the config file ${path}: params must be an object of NAME: value`);
+        for (const [param, v] of Object.entries(value as Record<string, unknown>)) {
+          if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new UsageError(`the config file ${path}: params.${param} must be a string, a number or a boolean`);
+          params[param] = String(v);
+        }
+        continue;
+      }
+      const key = (LAYERED_KEYS as readonly string[]).includes(name) ? (name as LayeredKey) : Object.hasOwn(CAMEL, name) ? CAMEL[name] : undefined;
       if (key === undefined) throw new UsageError(`the config file ${path} has an unknown setting ${JSON.stringify(name)}`, `Settings: ${LAYERED_KEYS.join(', ')}`);
       if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`the config file ${path}: ${name} must be a string or a number`);
       values[key] = String(value);
@@ -70,5 +83,5 @@ export async function loadLayers(argv: readonly string[], env: NodeJS.ProcessEnv
       sources[key] = `env ${envName(key)}`;
     }
   }
-  return { values, sources, configFile: text !== undefined ? path : undefined };
+  return { values, sources, configFile: text !== undefined ? path : undefined, runbook: values.runbook, params };
 }

@@ -1,13 +1,13 @@
 // The CLI edge: parse, run, print the summary or the JSON report, and return the exit code.
 import { createInterface } from 'node:readline/promises';
-import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
-import type { InterruptState } from '../engine/context.js';
-import type { RunOptions } from '../engine/options.js';
-import type { RunIO } from '../engine/run.js';
-import { AppError, EXIT, messageOf } from '../errors.js';
+import type { InterruptState } from '../core/session.js';
+import type { RunOptions } from '../core/options.js';
+import type { RunIO } from '../core/tasks.js';
+import type { Runbook } from '../core/types.js';
+import { AppError, EXIT, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
-import { toolVersion, type RunReport } from '../report/report.js';
-import { summarize } from '../report/summary.js';
+import { toolVersion, type RunReport } from '../core/report.js';
+import { summarize } from '../core/summary.js';
 import { parseArgs } from './args.js';
 
 export interface CliIO {
@@ -15,8 +15,8 @@ export interface CliIO {
   stderr: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;
   env: NodeJS.ProcessEnv;
-  /** Registers a handler for SIGINT/SIGTERM; returns the unregister function. */
-  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
+  /** Registers a handler for SIGINT/SIGTERM/SIGHUP; returns the unregister function. */
+  onSignal(handler: (signal: StopSignal) => void): () => void;
 }
 
 // A y/N question on the terminal; anything but y/yes is no, and so is Ctrl-C (readline catches it on a terminal,
@@ -49,25 +49,47 @@ export function interruptHandler(io: CliIO, interrupt: InterruptState): () => vo
     io.stderr.write(
       `\nStopped at once. The host may be half-changed: check it with\n  apply-ws-fix --dry-run …   (same --host/--dir/--service)\nand put the previous config back with\n  apply-ws-fix --rollback --yes …\n`,
     );
-    process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+    process.exit(EXIT.notRestored);
   });
 }
 
 /** The output of a finished run: JSON on stdout with --json, else the summary. */
-export function printReport(io: CliIO, report: RunReport, json: boolean): void {
+export function printReport(io: CliIO, report: RunReport, json: boolean, runbook?: Runbook): void {
   if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  (json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
+  (json ? io.stderr : io.stdout).write(`\n${summarize(report, runbook?.headlines)}\n`);
+}
+
+// `apply-ws-fix runbooks`: each runbook with its parameters, as text or JSON.
+async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
+  const { allRunbooks } = await import('./registry.js');
+  const runbooks = await allRunbooks();
+  const described = runbooks.map((r) => ({
+    id: r.id,
+    title: r.title,
+    description: r.description,
+    params: Object.entries(r.params).map(([name, spec]) => ({ name, type: spec.type, description: spec.description, default: spec.default ?? null, required: spec.required ?? false, secret: spec.secret ?? false })),
+  }));
+  if (json) {
+    io.stdout.write(`${JSON.stringify(described, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  for (const r of described) {
+    io.stdout.write(`${r.id}: ${r.title}\n`);
+    for (const p of r.params) io.stdout.write(`  --param ${p.name.padEnd(14)} ${p.type.padEnd(8)} ${p.description}${p.secret ? ' [secret]' : ''}${p.default !== null ? ` (default: ${String(p.default)})` : p.required ? ' (required)' : ''}\n`);
+    io.stdout.write('\n');
+  }
+  return EXIT.ok;
 }
 
 // Several hosts: a task group each, then a table; --json prints one report per host, as an array.
-async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runs: RunOptions[]; json: boolean; concurrency: number }): Promise<number> {
-  const { fleetTable, runFleet, worstExitCode } = await import('../engine/fleet.js');
+async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }): Promise<number> {
+  const { fleetTable, runFleet, worstExitCode } = await import('../core/fleet.js');
   const [base, ...rest] = command.runs;
-  const reports = await runFleet(base!, [base!, ...rest], ocapistaineWsFix, runIO, command.concurrency);
+  const reports = await runFleet(base!, [base!, ...rest], command.runbook, runIO, command.concurrency);
   if (command.json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
   const exitCode = worstExitCode(reports.map((r) => r.exitCode));
   (command.json ? io.stderr : io.stdout).write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
-  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
+  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report, command.runbook.headlines)}\n`);
   return exitCode;
 }
 
@@ -75,7 +97,8 @@ async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runs: RunOpti
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
   try {
-    const command = await parseArgs(argv, ocapistaineWsFix.defaults, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion() });
+    const command = await parseArgs(argv, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion(), readStdin: () => readAll(io.stdin) });
+    if (command.kind === 'runbooks') return await listRunbooks(io, command.json);
     if (command.kind === 'help') {
       io.stdout.write(`${command.text}\n`);
       return EXIT.ok;
@@ -91,7 +114,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
     if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
-    const [{ run }, { sshConnector }] = await Promise.all([import('../engine/run.js'), import('../transport/connector.js')]);
+    const [{ run }, { sshConnector }] = await Promise.all([import('../core/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
     const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || first.verbose;
@@ -108,8 +131,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     try {
       if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
       if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command);
-      const report = await run(command.options, ocapistaineWsFix, runIO);
-      printReport(io, report, json);
+      const report = await run(command.options, command.runbook, runIO);
+      printReport(io, report, json, command.runbook);
       return report.exitCode;
     } finally {
       unregister();
@@ -122,4 +145,11 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     io.stderr.write(`apply-ws-fix: internal error: ${messageOf(error)}\n`);
     return EXIT.couldNotStart;
   }
+}
+
+// All of stdin as text, for `--param NAME=-` (a secret piped in, never on a command line).
+async function readAll(stdin: NodeJS.ReadStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
 }

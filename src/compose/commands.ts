@@ -24,12 +24,14 @@ export const composeCommands = {
   build: (t: ComposeTarget) => compose(t, ['build', t.service]),
   up: (t: ComposeTarget, forceRecreate = false) =>
     compose(t, [...profileFlags(t), 'up', '-d', ...(forceRecreate ? ['--force-recreate'] : []), t.service]),
-  // nginx -t in a throwaway container of the image just built; the running container is not touched.
-  testConfig: (t: ComposeTarget) => compose(t, ['run', '--rm', '--no-deps', '-T', t.service, 'nginx', '-t']),
   ps: (t: ComposeTarget) => compose(t, ['ps', '-a', '--format', 'json', t.service]),
   // Never -f: it does not return.
   logs: (t: ComposeTarget, tail: number) => compose(t, ['logs', '--no-color', '--tail', String(tail), t.service]),
   cat: (t: ComposeTarget, path: string) => compose(t, ['exec', '-T', t.service, 'cat', path]),
   // printenv of one name, so no other value of the container's env ever crosses the wire.
   printenv: (t: ComposeTarget, name: string) => compose(t, ['exec', '-T', t.service, 'printenv', name]),
+  /** Any command in the running container. */
+  exec: (t: ComposeTarget, argv: readonly string[]) => compose(t, ['exec', '-T', t.service, ...argv]),
+  /** Any command in a throwaway container of the service's image; the running one is not touched. */
+  run: (t: ComposeTarget, argv: readonly string[]) => compose(t, ['run', '--rm', '--no-deps', '-T', t.service, ...argv]),
 } as const;

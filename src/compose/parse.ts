@@ -86,10 +86,3 @@ export function parsePsTable(stdout: string): ContainerStatus[] {
     return { name: column(line, 'NAME'), service: column(line, 'SERVICE'), state: stateFromStatus(status), status, health: '', exitCode: null };
   });
 }
-
-const NGINX_ERROR = /\[(emerg|alert|crit|error)\]/;
-
-/** Log lines that carry an nginx error level the runbook treats as failure. */
-export function findNginxErrors(logs: string): string[] {
-  return logs.split('\n').filter((line) => NGINX_ERROR.test(line));
-}

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import { parseArgs, type Command } from '../../src/cli/args.js';
 import { UsageError } from '../../src/errors.js';
 
 const env = { env: { HOME: '/home/op' }, interactive: false, faultNames: ['build-fails', 'up-fails'], version: '0.1.0' };
-const parse = (argv: string[], interactive = false): Promise<Command> => parseArgs(argv, ocapistaineWsFix.defaults, { ...env, interactive });
+const parse = (argv: string[], interactive = false): Promise<Command> => parseArgs(argv, { ...env, interactive });
 
 async function usageError(argv: string[]): Promise<UsageError> {
   const error = await parse(argv).then(
@@ -20,13 +19,13 @@ describe('parseArgs', () => {
     const command = await parse(['--dry-run']);
     expect(command).toMatchObject({
       kind: 'run',
-      options: { action: 'apply', dryRun: true, host: 'vaettir.locki.io', port: 22, user: 'jnxmas', dir: '~/vaettir', service: 'ocapistaine', url: 'https://ocapistaine.vaettir.locki.io', knownHosts: '/home/op/.ssh/known_hosts' },
+      options: { action: 'apply', dryRun: true, host: 'vaettir.locki.io', port: 22, user: 'jnxmas', params: { dir: '~/vaettir', service: 'ocapistaine', url: 'https://ocapistaine.vaettir.locki.io' }, knownHosts: '/home/op/.ssh/known_hosts' },
     });
   });
 
   it('takes every option', async () => {
     const command = await parse(['--host', 'h.example', '--port', '2222', '--user', 'op', '--identity', '~/k', '--known-hosts', '/tmp/kh', '--dir', '/srv/v', '--service', 'proxy', '--url', 'http://127.0.0.1:8080', '--rollback', '--yes', '--json', '--verbose', '--settle', '0.5']);
-    expect(command).toMatchObject({ kind: 'run', json: true, options: { action: 'rollback', host: 'h.example', port: 2222, user: 'op', identity: '/home/op/k', knownHosts: '/tmp/kh', dir: '/srv/v', service: 'proxy', url: 'http://127.0.0.1:8080', yes: true, verbose: true, settleMs: 500 } });
+    expect(command).toMatchObject({ kind: 'run', json: true, options: { action: 'rollback', host: 'h.example', port: 2222, user: 'op', identity: '/home/op/k', knownHosts: '/tmp/kh', params: { dir: '/srv/v', service: 'proxy', url: 'http://127.0.0.1:8080' }, yes: true, verbose: true, settleMs: 500 } });
   });
 
   it('refuses to change a host without a terminal unless --yes (exit 64)', async () => {
@@ -87,12 +86,12 @@ describe('settings from the environment and a config file', () => {
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'awf-config-'));
     if (config) await writeFile(join(dir, 'apply-ws-fix.config.json'), JSON.stringify(config));
-    return parseArgs(argv, ocapistaineWsFix.defaults, { ...env, env: { HOME: '/home/op', ...extraEnv }, cwd: dir });
+    return parseArgs(argv, { ...env, env: { HOME: '/home/op', ...extraEnv }, cwd: dir });
   };
 
   it('flags > env > file > runbook defaults', async () => {
     const command = await inDir({ host: 'file.example', user: 'fileuser', port: 2200, service: 'fromfile', sshConfig: 'none' }, { APPLY_WS_FIX_USER: 'envuser', APPLY_WS_FIX_PORT: '2300' }, ['--port', '2400', '--dry-run']);
-    expect(command).toMatchObject({ kind: 'run', options: { host: 'file.example', user: 'envuser', port: 2400, service: 'fromfile', dir: '~/vaettir' } });
+    expect(command).toMatchObject({ kind: 'run', options: { host: 'file.example', user: 'envuser', port: 2400, params: { service: 'fromfile', dir: '~/vaettir' } } });
   });
 
   it('--print-config says where each value comes from', async () => {

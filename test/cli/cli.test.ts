@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
-import type { RunReport } from '../../src/report/report.js';
+import type { RunReport } from '../../src/core/report.js';
 
 const CLI = join(packageRoot(), 'dist', 'src', 'cli.js');
 const cli = (args: string[], env: Record<string, string> = {}) => execa('node', [CLI, ...args], { reject: false, env: { NO_COLOR: '1', ...env }, timeout: 60_000 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findNginxErrors, parsePsJson, parsePsTable, stateFromStatus } from '../../src/compose/parse.js';
+import { findNginxErrors } from '../../runbooks/ocapistaine-ws-fix/nginx-errors.js';
+import { parsePsJson, parsePsTable, stateFromStatus } from '../../src/compose/parse.js';
 import { composeCommands } from '../../src/compose/commands.js';
 import { RemotePath } from '../../src/shell/quote.js';
 

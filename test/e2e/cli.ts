@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { expect } from 'vitest';
-import type { RunReport, StepStatus } from '../../src/report/report.js';
+import type { RunReport, StepStatus } from '../../src/core/report.js';
 import type { RealHost } from './harness/real-host.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -14,7 +14,7 @@ export const REPO = join(HERE, '..', '..');
 export const CLI_PATH = join(REPO, 'dist', 'src', 'cli.js');
 
 // The JSON report of --json: the product's own type (the README documents it; test/cli checks the two agree).
-export type { Outcome, StepStatus } from '../../src/report/report.js';
+export type { Outcome, StepStatus } from '../../src/core/report.js';
 export type Report = RunReport;
 
 export interface CliResult {

@@ -2,13 +2,14 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
+import ocapistaineWsFix from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import { optionsForFakeHost } from '../../src/cli/demo.js';
-import type { InterruptState } from '../../src/engine/context.js';
-import type { RunOptions } from '../../src/engine/options.js';
-import { run, type RunIO } from '../../src/engine/run.js';
+import type { InterruptState } from '../../src/core/session.js';
+import type { RunOptions } from '../../src/core/options.js';
+import { run, type RunIO } from '../../src/core/run.js';
+import type { Runbook } from '../../src/core/types.js';
 import type { FakeHost } from '../../src/fake-host/host.js';
-import type { RunReport } from '../../src/report/report.js';
+import type { RunReport } from '../../src/core/report.js';
 import { connectSsh } from '../../src/transport/ssh.js';
 import { runOptions } from './context.js';
 
@@ -17,14 +18,18 @@ export interface FakeRun {
   output: string;
 }
 
-/** One run of the real engine over real SSH against the fake host. */
-export async function runAgainst(host: FakeHost, overrides: Partial<RunOptions> = {}, io: Partial<RunIO> = {}): Promise<FakeRun> {
+/** One run of the real core over real SSH against the fake host (the ws-fix runbook unless another is given). */
+export async function runAgainst(host: FakeHost, overrides: Partial<RunOptions> & { dir?: string; service?: string } = {}, io: Partial<RunIO> = {}, runbook: Runbook = ocapistaineWsFix): Promise<FakeRun> {
   const output = new PassThrough();
   const chunks: Buffer[] = [];
   output.on('data', (chunk: Buffer) => chunks.push(chunk));
   const interrupt: InterruptState = { signal: null };
-  const options = optionsForFakeHost(runOptions({ settleMs: 400, startTimeoutMs: 10_000, ...overrides }), host);
-  const report = await run(options, ocapistaineWsFix, {
+  // --dir and --service are the ws-fix runbook's parameters; other runbooks take theirs in `params`.
+  const { dir, service, ...rest } = overrides;
+  const base = runOptions({ settleMs: 400, startTimeoutMs: 10_000, ...rest });
+  const named = { ...(dir !== undefined ? { dir } : {}), ...(service !== undefined ? { service } : {}) };
+  const options = optionsForFakeHost({ ...base, params: { ...base.params, ...named } }, host);
+  const report = await run(options, runbook, {
     renderer: 'silent',
     output: output as unknown as NodeJS.WriteStream,
     connect: (o) => connectSsh({ ...o, env: {} }),

@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import { parseArgs, type Command } from '../../src/cli/args.js';
 import { UsageError } from '../../src/errors.js';
 
@@ -16,7 +15,7 @@ writeFileSync(
 );
 
 const penv = { env: { HOME: home }, interactive: false, faultNames: ['build-fails'], version: '0.1.0' };
-const parse = (argv: string[]): Promise<Command> => parseArgs([...argv, '--dry-run'], ocapistaineWsFix.defaults, penv);
+const parse = (argv: string[]): Promise<Command> => parseArgs([...argv, '--dry-run'], penv);
 const optionsOf = async (argv: string[]) => {
   const command = await parse(argv);
   if (command.kind !== 'run') throw new Error(`expected a run, got ${command.kind}`);
@@ -55,18 +54,18 @@ describe('parseArgs with an ssh config', () => {
 
   it('a bad --port is a usage error, and --demo refuses the SSH flags its fake host replaces', async () => {
     await expect(parse(['--host', 'box', '--port', '0'])).rejects.toThrow(/--port/);
-    await expect(parseArgs(['--demo', '--ssh-config', 'x'], ocapistaineWsFix.defaults, penv)).rejects.toThrow(/drop --ssh-config/);
-    await expect(parseArgs(['--demo', '--accept-new-host-key'], ocapistaineWsFix.defaults, penv)).rejects.toThrow(/drop --accept-new-host-key/);
+    await expect(parseArgs(['--demo', '--ssh-config', 'x'], penv)).rejects.toThrow(/drop --ssh-config/);
+    await expect(parseArgs(['--demo', '--accept-new-host-key'], penv)).rejects.toThrow(/drop --accept-new-host-key/);
   });
 
   it('the demo reads no ssh config', async () => {
-    const command = await parseArgs(['--demo'], ocapistaineWsFix.defaults, penv);
+    const command = await parseArgs(['--demo'], penv);
     expect(command).toMatchObject({ kind: 'demo', options: { host: 'vaettir.locki.io', user: 'jnxmas', port: 22 } });
     expect(command.kind === 'demo' && command.options.ssh).toBeFalsy();
   });
 
   it('--help shows where the SSH values come from when not given', async () => {
-    const command = await parseArgs(['--help'], ocapistaineWsFix.defaults, penv);
+    const command = await parseArgs(['--help'], penv);
     const text = command.kind === 'help' ? command.text : '';
     for (const part of ['--ssh-config', '--accept-new-host-key', "the ssh config's User, else jnxmas", '~/.ssh/known_hosts, known_hosts2']) expect(text).toContain(part);
   });

@@ -12,7 +12,7 @@ import { sshConnector } from '../../src/transport/connector.js';
 import { KeyRing, PASSPHRASE_ENV } from '../../src/transport/credentials.js';
 import { connectSsh, type SshTarget } from '../../src/transport/ssh.js';
 import type { SshSettings } from '../../src/transport/target.js';
-import type { RunOptions } from '../../src/engine/options.js';
+import type { RunOptions } from '../../src/core/options.js';
 import { encryptedCopy, makeKey, startAgent, type Agent } from './key-helpers.js';
 
 const PASS = 'fake host passphrase';

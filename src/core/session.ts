@@ -1,0 +1,102 @@
+// One run's link to one host: every remote command goes through here, with the run's policies applied
+// (interrupts, timeouts, --verbose logging with secrets masked, a dropped connection told from a failed command).
+import { randomBytes } from 'node:crypto';
+import { ConnectionLostError, InterruptedError } from '../errors.js';
+import { maskSecrets } from '../shell/mask.js';
+import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
+import type { RunOptions } from './options.js';
+
+/** Set by the signal handler; checked at every safe point. */
+export interface InterruptState {
+  signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP' | null;
+}
+
+/** A short id naming this run in temp files, backups and reports. */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Runs a command; a channel that closed without an exit status means the connection dropped. */
+export async function execOn(transport: Transport, label: string, command: string, options: ExecOptions): Promise<ExecResult> {
+  const result = await transport.exec(command, options);
+  if (result.code === null && result.signal === null) throw new ConnectionLostError(label, command);
+  return result;
+}
+
+const VERBOSE_LINES = 40;
+
+// A command's output in --verbose: indented, and cut after 40 lines (a file read is long; its diff is shown anyway).
+function indentTail(text: string): string {
+  const lines = text.split('\n');
+  const shown = lines.slice(0, VERBOSE_LINES).map((line) => `  ${line}`);
+  if (lines.length > VERBOSE_LINES) shown.push(`  … ${lines.length - VERBOSE_LINES} more lines`);
+  return shown.join('\n');
+}
+
+export interface SessionInit {
+  options: RunOptions;
+  transport: Transport;
+  interrupt: InterruptState;
+  /** NAME=value pairs whose value may be shown; every other is masked. */
+  printable: readonly string[];
+  /** Values never shown anywhere (secret parameters). */
+  secrets: readonly string[];
+  log?: (line: string) => void;
+  runId?: string;
+}
+
+export class Session {
+  readonly options: RunOptions;
+  readonly runId: string;
+  readonly label: string;
+  readonly interrupt: InterruptState;
+  /** The run's connection; replaced when a dropped connection is re-established for the rollback. */
+  transport: Transport;
+  private readonly printable: readonly string[];
+  private readonly secrets: readonly string[];
+  private readonly sink: (line: string) => void;
+
+  constructor(init: SessionInit) {
+    this.options = init.options;
+    this.runId = init.runId ?? newRunId();
+    this.transport = init.transport;
+    this.label = init.transport.label;
+    this.interrupt = init.interrupt;
+    this.printable = init.printable;
+    this.secrets = init.secrets;
+    this.sink = init.options.verbose && init.log ? init.log : () => {};
+  }
+
+  /** Masks secret values and NAME=value pairs that are not printable. */
+  mask(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('<secret>');
+    return maskSecrets(out, this.printable);
+  }
+
+  /** A --verbose line, masked. */
+  readonly log = (line: string): void => {
+    this.sink(this.mask(line));
+  };
+
+  /** Throws if the operator interrupted the run. */
+  readonly checkpoint = (): void => {
+    if (this.interrupt.signal !== null) throw new InterruptedError(this.interrupt.signal);
+  };
+
+  /** Runs a command after checking for an interrupt, with the default timeout; logged under --verbose. */
+  readonly exec = async (command: string, options: ExecOptions = {}): Promise<ExecResult> => {
+    this.checkpoint();
+    return this.execAlways(command, options);
+  };
+
+  /** The same, without the interrupt check: for the rollback, which an interrupt must not stop. */
+  readonly execAlways = async (command: string, options: ExecOptions = {}): Promise<ExecResult> => {
+    this.log(`$ ${command}`);
+    const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options });
+    const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
+    if (output !== '') this.log(indentTail(output));
+    this.log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);
+    return result;
+  };
+}

@@ -1,0 +1,76 @@
+// One key of a dotenv file set to a value, every other byte kept (comments, order, quoting, other secrets, CRLF,
+// a missing final newline), written as a replaced file: a backup, a compare-and-swap atomic write, an undo.
+// A secret's value never appears in a diff, a journal or a command line: it travels on stdin only.
+import { StartError } from '../errors.js';
+import { sha256 } from '../lib/checksum.js';
+import { unifiedDiff } from '../lib/diff.js';
+import type { Step } from '../core/types.js';
+import { fileReplace, type FileReplaceOptions } from './file-replace.js';
+
+const SAFE = /^[A-Za-z0-9_./:@%+=,~-]*$/;
+
+/** The line of `key` (`KEY=…`, `export KEY=…`, spaces around `=`), by index; -1 when absent. Throws when it is ambiguous. */
+function keyLines(lines: readonly string[], key: string): number[] {
+  const pattern = new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`);
+  return lines.flatMap((line, i) => (pattern.test(line) ? [i] : []));
+}
+
+// The value as the file will hold it: in the quotes the old value used, bare when that is safe, else single quotes.
+function spell(value: string, oldQuote: string | undefined): string {
+  if (/[\r\n\0]/.test(value)) throw new StartError('the new value spans lines; a dotenv line cannot hold it', 'bad-value');
+  if (oldQuote === '"' && !/["\\$`]/.test(value)) return `"${value}"`;
+  if (oldQuote === "'" && !value.includes("'")) return `'${value}'`;
+  if (SAFE.test(value)) return value;
+  if (!value.includes("'")) return `'${value}'`;
+  throw new StartError('the new value holds both a quote and characters that need quoting; a dotenv line cannot hold it safely', 'bad-value');
+}
+
+/** The file with `key` set to `value`; every other byte as it was. */
+export function setDotenvKey(file: Buffer, key: string, value: string): Buffer {
+  const text = file.toString('utf8');
+  // Lines with their own endings, so CRLF and a missing final newline survive.
+  const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+  const found = keyLines(lines, key);
+  if (found.length > 1) throw new StartError(`${key} is set on ${found.length} lines (${found.map((i) => i + 1).join(', ')}); refusing to guess which one counts`, 'dotenv-ambiguous', `Keep one ${key}= line in the file, then run again.`);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (found.length === 0) {
+    const sep = text === '' || text.endsWith('\n') ? '' : eol;
+    return Buffer.from(`${text}${sep}${key}=${spell(value, undefined)}${eol}`, 'utf8');
+  }
+  const index = found[0]!;
+  const line = lines[index]!;
+  const ending = /\r?\n$/.exec(line)?.[0] ?? '';
+  const body = line.slice(0, line.length - ending.length);
+  const eq = body.indexOf('=');
+  const old = body.slice(eq + 1);
+  const lead = /^\s*/.exec(old)![0];
+  const quote = /^\s*(['"])/.exec(old)?.[1];
+  lines[index] = `${body.slice(0, eq + 1)}${lead}${spell(value, quote)}${ending}`;
+  return Buffer.from(lines.join(''), 'utf8');
+}
+
+/** The file's lines with `key`'s value replaced by its checksum label: what a diff of a secret may show. */
+export function maskDotenvKey(file: Buffer, key: string): string {
+  const pattern = new RegExp(`^(\\s*(?:export\\s+)?${key}\\s*=\\s*)(.*?)(\\r?)$`, 'gm');
+  return file.toString('utf8').replace(pattern, (_m, head: string, value: string, cr: string) => {
+    const bare = value.replace(/^(['"])(.*)\1$/, '$2');
+    return `${head}<secret, sha256 ${sha256(Buffer.from(bare, 'utf8')).slice(0, 12)}…>${cr}`;
+  });
+}
+
+export interface DotenvKeyOptions extends Omit<FileReplaceOptions, 'content' | 'diff'> {
+  key: string;
+  value: string;
+  secret?: boolean;
+}
+
+/** The backup and write steps that set one key of a dotenv file. */
+export function dotenvKey(options: DotenvKeyOptions): [Step, Step] {
+  const { key, value, secret } = options;
+  return fileReplace({
+    newWhat: secret ? 'the new value' : `${key}=${value}`,
+    ...options,
+    content: (current) => setDotenvKey(current, key, value),
+    diff: secret ? (path, before, after) => unifiedDiff(path, Buffer.from(maskDotenvKey(before, key)), Buffer.from(maskDotenvKey(after, key))) : unifiedDiff,
+  });
+}

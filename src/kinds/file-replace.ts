@@ -1,0 +1,216 @@
+// A file replaced safely, in two steps: a backup that is never overwritten, then a compare-and-swap atomic write.
+// The write journals what its undo needs (the backup's path and both checksums) before it writes; the undo puts the
+// backup's bytes back only over this run's own bytes, so a third party's edit is never overwritten.
+import { StartError, StepError } from '../errors.js';
+import { sha256 } from '../lib/checksum.js';
+import { unifiedDiff } from '../lib/diff.js';
+import { BACKUP_CHANGED, GUARD_FAILED, atomicWriteCommand, backupCommand, catCommand, framedBackupsCommand, parseFramedFiles, restoreCommand, splitPath } from '../lib/file-commands.js';
+import { RemotePath, shellJoin } from '../shell/quote.js';
+import { firstLine, succeeded } from '../transport/transport.js';
+import type { Fact, PlanContext, Step, StepPlan, Undo } from '../core/types.js';
+
+export interface BackupFile {
+  name: string;
+  path: RemotePath;
+  content: Buffer;
+}
+
+/** The bytes of a remote file; a file that cannot be read is a failed precondition. */
+export function fileFact(path: RemotePath, onError?: (why: string) => Error): Fact<Buffer> {
+  return {
+    id: `file:${path.path}`,
+    command: catCommand(path),
+    parse(result) {
+      if (!succeeded(result)) throw onError?.(firstLine(result)) ?? new StartError(`${path.path} cannot be read: ${firstLine(result)}`, 'precondition-file');
+      return result.stdout;
+    },
+  };
+}
+
+/** Whether a name is a backup of `name` with `suffix`: the plain `<name><suffix>`, or `<name><suffix>.<stamp>`. */
+export function isBackupName(candidate: string, name: string, suffix: string): boolean {
+  const base = name + suffix;
+  return candidate === base || (candidate.startsWith(`${base}.`) && !candidate.endsWith('.tmp'));
+}
+
+/** The backups next to a file with their bytes, oldest first (the plain one, then timestamped names in time order). */
+export function backupsFact(path: RemotePath, suffix: string, onError?: (why: string) => Error): Fact<BackupFile[]> {
+  const { dir, name } = splitPath(path);
+  return {
+    id: `backups:${path.path}:${suffix}`,
+    command: framedBackupsCommand(path, suffix),
+    parse(result) {
+      if (!succeeded(result)) throw onError?.(firstLine(result)) ?? new StartError(`cannot list ${dir.path}: ${firstLine(result)}`, 'precondition-dir');
+      return parseFramedFiles(result.stdout)
+        .filter((file) => isBackupName(file.name, name, suffix))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((file) => ({ ...file, path: dir.join(file.name) }));
+    },
+  };
+}
+
+/** The timestamped backup name for a run: sortable, so the newest backup is the last by name. */
+export function timestampedBackupName(base: string, runId: string): string {
+  return `${base}.${runId.split('-', 1)[0]}`;
+}
+
+/** What the write's undo needs, journaled before the write: no bytes, only where they are and their checksums. */
+export interface FileRecord {
+  path: string;
+  backup: string;
+  originalSha256: string;
+  newSha256: string;
+}
+
+export interface FileReplaceOptions {
+  path: RemotePath;
+  /** The bytes to install, or how to make them from the current bytes (one line edited, a block inserted). */
+  content: Buffer | ((current: Buffer) => Buffer);
+  /** Defaults: fileFact(path) and backupsFact(path, backupSuffix). */
+  current?: Fact<Buffer>;
+  backups?: Fact<BackupFile[]>;
+  backupSuffix?: string;
+  ids?: { backup?: string; write?: string; restore?: string };
+  titles?: { backup?: string; write?: string; restore?: string };
+  /** What the file is called in messages ("the template"). */
+  noun?: string;
+  /** What the new bytes are called ("the new config"). */
+  newWhat?: string;
+  /** The diff the operator reads; a secret-holding file gives one that shows no value. */
+  diff?: (path: string, before: Buffer, after: Buffer) => string;
+}
+
+/** The backup step and the write step of a replaced file, and the write's undo. */
+export function fileReplace(options: FileReplaceOptions): [Step, Step] {
+  const { path } = options;
+  const { dir, name } = splitPath(path);
+  const suffix = options.backupSuffix ?? '.backup';
+  const current = options.current ?? fileFact(path);
+  const backups = options.backups ?? backupsFact(path, suffix);
+  const ids = { backup: 'backup', write: 'write', restore: 'restore', ...options.ids };
+  const titles = { backup: `Back up ${name}`, write: `Write ${name}`, restore: `Restore ${name}`, ...options.titles };
+  const noun = options.noun ?? `the file ${name}`;
+  const newWhat = options.newWhat ?? 'the new content';
+  const diff = options.diff ?? unifiedDiff;
+  const desiredOf = (ctx: PlanContext): Buffer => (typeof options.content === 'function' ? options.content(ctx.fact(current)) : options.content);
+
+  // The backup that holds the bytes as read: the one this run makes, or an existing equal one.
+  const backupOfOriginal = (ctx: PlanContext): BackupFile | undefined => {
+    const plan = ctx.planOf(ids.backup);
+    if (plan?.kind === 'change') return { ...(plan.data as { name: string; path: RemotePath }), content: ctx.fact(current) };
+    return ctx.fact(backups).find((b) => b.content.equals(ctx.fact(current)));
+  };
+
+  const backupStep: Step<{ name: string; path: RemotePath }> = {
+    id: ids.backup,
+    title: titles.backup,
+    kind: 'file-backup',
+    facts: [current, backups],
+    keptOnRollback: true,
+    condition: `only when ${noun} differs from ${newWhat} and no backup holds it yet`,
+    plan(ctx) {
+      const bytes = ctx.fact(current);
+      if (bytes.equals(desiredOf(ctx))) return { kind: 'noop', reason: `${noun} already holds ${newWhat}: nothing to back up` };
+      const existing = ctx.fact(backups).find((b) => b.content.equals(bytes));
+      if (existing) return { kind: 'noop', reason: `${existing.name} already holds the current ${noun.replace(/^the /, '')} (kept as it is)` };
+      const base = name + suffix;
+      const plain = !ctx.fact(backups).some((b) => b.name === base);
+      const backupName = plain ? base : timestampedBackupName(base, ctx.runId);
+      return {
+        kind: 'change',
+        summary: plain ? `copy ${noun.replace(/^the /, 'the ')} to ${base}` : `copy ${noun} to ${backupName} (${base} holds an older config and is kept)`,
+        commands: [backupCommand(path, backupName, ctx.runId)],
+        data: { name: backupName, path: dir.join(backupName) },
+      };
+    },
+    async apply(ctx, plan) {
+      const result = await ctx.exec(plan.commands[0]!);
+      if (!succeeded(result)) throw new StepError(ids.backup, `could not back up ${noun} to ${plan.data.name}: ${firstLine(result)}`, 'Check free disk space and permissions in the directory.');
+      if (!result.stdout.equals(ctx.fact(current))) {
+        throw new StepError(ids.backup, `${noun} changed on the host after it was read (the backup ${plan.data.name} holds the newer content); nothing was written`, `Run again to see the plan for ${noun} as it is now.`);
+      }
+      return `${plan.data.name} (${result.stdout.length} bytes, identical to ${noun.replace(/^the /, 'the ')})`;
+    },
+  };
+
+  const undo: Undo<FileRecord> = {
+    id: ids.restore,
+    title: titles.restore,
+    order: 'restore',
+    async run(ctx, record) {
+      const result = await ctx.exec(restoreCommand(new RemotePath(record.path), new RemotePath(record.backup), ctx.runId, record.originalSha256, record.newSha256));
+      const backupName = new RemotePath(record.backup).name;
+      if (result.code === GUARD_FAILED) {
+        throw new StepError('rollback', `${noun} holds content that is neither the original nor this run's config: left as it is`, `Compare it with the backup: diff -u ${record.backup} ${record.path}`);
+      }
+      if (result.code === BACKUP_CHANGED) {
+        throw new StepError('rollback', `the backup ${record.backup} no longer holds the original (sha256 ${record.originalSha256.slice(0, 16)}…): ${noun} is left as it is`, `Find the original in git or another backup: git -C ${dir.path} log -- ${name}`);
+      }
+      if (!succeeded(result)) throw new StepError('rollback', `could not restore ${noun}: ${firstLine(result)}`);
+      if (result.stdout.toString('utf8').trim() === 'still-original') return `${noun} still holds the original`;
+      return `restored byte for byte (the bytes of ${backupName}; sha256 ${record.originalSha256.slice(0, 16)}…)`;
+    },
+    manual: (record) => (record === undefined ? [] : [`${shellJoin(['cp', '-p', '--', new RemotePath(record.backup), new RemotePath(record.path)])}   # ${new RemotePath(record.backup).name} holds the config from before this run`]),
+    plan(ctx, record): StepPlan {
+      const bytes = ctx.fact(current);
+      const hash = sha256(bytes);
+      if (hash === record.originalSha256) return { kind: 'noop', reason: `${noun} already holds the original (${new RemotePath(record.backup).name})` };
+      const backup = ctx.fact(backups).find((b) => b.path.path === record.backup || dir.join(b.name).path === record.backup);
+      if (hash !== record.newSha256) {
+        throw new StartError(`${noun} was changed since it was applied (it is neither what the tool wrote nor the original); refusing to overwrite it`, 'file-edited', `Compare them: diff -u ${record.backup} ${record.path}; then restore by hand, or keep the edit.`);
+      }
+      if (backup === undefined || sha256(backup.content) !== record.originalSha256) {
+        const candidates = ctx.fact(backups).map((b) => b.name).join(', ') || 'none';
+        throw new StartError(`the backup ${record.backup} that the journal names is ${backup === undefined ? 'gone' : 'no longer the original'}; refusing to guess`, 'no-backup', `Backups found: ${candidates}. Compare and restore by hand.`);
+      }
+      return {
+        kind: 'change',
+        summary: `put ${backup.name} back over ${record.path}`,
+        diff: diff(record.path, bytes, backup.content),
+        commands: [restoreCommand(new RemotePath(record.path), new RemotePath(record.backup), ctx.runId, record.originalSha256, record.newSha256)],
+        checksums: { original: hash, backup: record.originalSha256, new: record.originalSha256 },
+        data: null,
+      };
+    },
+  };
+
+  const writeStep: Step<{ backup: BackupFile; desired: Buffer }, FileRecord> = {
+    id: ids.write,
+    title: titles.write,
+    kind: 'file-replace',
+    facts: [current, backups],
+    undo,
+    condition: `only when ${noun} differs from ${newWhat}`,
+    plan(ctx) {
+      const bytes = ctx.fact(current);
+      const desired = desiredOf(ctx);
+      const backup = backupOfOriginal(ctx);
+      const checksums = { original: sha256(bytes), ...(backup ? { backup: sha256(backup.content) } : {}), new: sha256(desired) };
+      if (bytes.equals(desired)) return { kind: 'noop', reason: `${noun} already holds ${newWhat}`, checksums };
+      if (backup === undefined) throw new Error(`internal: a change of ${path.path} was planned without a backup`);
+      return {
+        kind: 'change',
+        summary: `replace ${path.path} (backup: ${backup.name})`,
+        diff: diff(path.path, bytes, desired),
+        commands: [atomicWriteCommand(path, ctx.runId, backup.name)],
+        checksums,
+        data: { backup, desired },
+      };
+    },
+    async apply(ctx, plan) {
+      const { backup, desired } = plan.data;
+      const original = ctx.fact(current);
+      await ctx.record({ path: path.path, backup: backup.path.path, originalSha256: sha256(original), newSha256: sha256(desired) });
+      // Compare-and-swap against the backup: refuse if the file is no longer what was backed up.
+      const result = await ctx.exec(plan.commands[0]!, { stdin: desired });
+      if (result.code === GUARD_FAILED) {
+        ctx.forget();
+        throw new StepError(ids.write, `${noun} changed on the host after it was read; nothing was written (the backup ${backup.name} is kept)`, `Run again to see the plan for ${noun} as it is now.`);
+      }
+      if (!succeeded(result)) throw new StepError(ids.write, `could not write ${noun}: ${firstLine(result)}`, 'Check free disk space and permissions in the directory.');
+      if (!result.stdout.equals(desired)) throw new StepError(ids.write, `${noun} read back after writing differs from ${newWhat}`);
+      return `${path.path} now holds ${newWhat} (${desired.length} bytes); ${backup.name} holds the original`;
+    },
+  };
+  return [backupStep as unknown as Step, writeStep as unknown as Step];
+}
