@@ -1,6 +1,6 @@
 // The fix's own checks: the config nginx loaded has WebSocket support, and the public URL upgrades WebSockets.
 import { StepError } from '../../src/errors.js';
-import { httpStatus, websocketHandshake, websocketUrl, type ProbeResult } from '../../src/probes/endpoint.js';
+import { httpStatus, websocketHandshake, websocketUrl, type ProbeResult } from '../../src/lib/probes.js';
 import { upService, waitRunning } from '../../src/kinds/compose.js';
 import type { Check } from '../../src/core/types.js';
 import { ENDPOINTS, RENDERED_CONFIG, TARGET_VARIABLE, readLive, textOf, type Host } from './host.js';

@@ -1,7 +1,7 @@
 // The troubleshooting a person would do after a failed check, run by the tool: look (read-only) for the likely
 // cause, and say it with the evidence and the remedy, instead of leaving a troubleshooting page to the operator.
 import { StepError } from '../../src/errors.js';
-import { httpStatus, websocketHandshake, websocketUrl } from '../../src/probes/endpoint.js';
+import { httpStatus, websocketHandshake, websocketUrl } from '../../src/lib/probes.js';
 import { maskSecrets } from '../../src/shell/mask.js';
 import { shellJoin } from '../../src/shell/quote.js';
 import type { Diagnosis, ExecContext } from '../../src/core/types.js';

@@ -1,11 +1,9 @@
-// What the entrypoint does at container start: envsubst with an explicit list of one variable.
+// What the image's entrypoint does at container start: envsubst with an explicit list (only the target variable),
+// so $http_upgrade and the other nginx variables survive.
+import { envsubst } from '../../src/lib/envsubst.js';
 
-/** Substitutes `${NAME}` and `$NAME` for the listed variables only, as `envsubst '${NAME}'` does. */
+/** The template as the entrypoint renders it, bytes kept (latin1 round trip), only the listed variables replaced. */
 export function renderTemplate(template: Buffer, values: Readonly<Record<string, string>>): Buffer {
-  let text = template.toString('latin1');
-  for (const [name, value] of Object.entries(values)) {
-    const encoded = Buffer.from(value, 'utf8').toString('latin1');
-    text = text.replace(new RegExp(`\\$\\{${name}\\}|\\$${name}(?![A-Za-z0-9_])`, 'g'), () => encoded);
-  }
-  return Buffer.from(text, 'latin1');
+  const encoded = new Map(Object.entries(values).map(([name, value]) => [name, Buffer.from(value, 'utf8').toString('latin1')]));
+  return Buffer.from(envsubst(template.toString('latin1'), encoded, Object.keys(values)), 'latin1');
 }

@@ -210,13 +210,17 @@ export class HostJournal {
     throw new StartError(`cannot take the run lock on ${this.session.label}: it keeps being taken`, 'lock');
   }
 
+  /** Queues the run's start, once: every run that changes anything is in the journal, with or without records. */
+  begin(): void {
+    if (this.started) return;
+    const { options } = this.session;
+    this.pending.push(this.event({ event: 'start', action: options.action, ...whoAmI(), runbook: this.start.runbook, project: this.location?.project, params: this.start.params }));
+    this.started = true;
+  }
+
   /** Queues this step's undo record (and the run's start, the first time); it rides on the next command. */
   record(step: string, kind: string, record: unknown): void {
-    if (!this.started) {
-      const { options } = this.session;
-      this.pending.push(this.event({ event: 'start', action: options.action, ...whoAmI(), runbook: this.start.runbook, project: this.location?.project, params: this.start.params }));
-      this.started = true;
-    }
+    this.begin();
     this.pending.push(this.event({ event: 'step', step, kind, record }));
     this.list.push({ runId: this.session.runId, step, kind, record, adopted: false });
   }
@@ -313,13 +317,13 @@ export function findUnfinished(events: readonly (JournalEvent | LegacyEvent)[], 
   return { runId: start.runId, action: start.action, by: start.by, startedAt: start.at, entries: stepsOf(events, start.runId, legacy) };
 }
 
-/** The last run that applied and was not rolled back since, with its journaled changes. */
-export function lastApplied(events: readonly (JournalEvent | LegacyEvent)[], legacy?: LegacyReader): UnfinishedRun | undefined {
+/** The last run that applied, with its journaled changes; null when a rollback came after it, undefined when none applied. */
+export function lastApplied(events: readonly (JournalEvent | LegacyEvent)[], legacy?: LegacyReader): UnfinishedRun | null | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
     if (e.event !== 'end') continue;
     const end = e as Extract<JournalEvent, { event: 'end' }>;
-    if (end.outcome === 'rolled-back') return undefined;
+    if (end.outcome === 'rolled-back' || end.outcome === 'nothing-to-roll-back') return null;
     if (end.outcome !== 'applied') continue;
     const start = events.find((s) => s.event === 'start' && s.runId === end.runId) as Extract<JournalEvent, { event: 'start' }> | undefined;
     return { runId: end.runId, action: start?.action ?? 'apply', by: start?.by ?? 'unknown', startedAt: start?.at ?? end.at, entries: stepsOf(events, end.runId, legacy) };

@@ -5,7 +5,9 @@ import type { UnfinishedRun } from './host-journal.js';
 import { undoActions, type StepIndex } from './unwind.js';
 import type { ActionSpec, Check, Step } from './types.js';
 
-export function journalRollback(index: StepIndex, target: UnfinishedRun | undefined, checks: readonly Check[], label: string): ActionSpec {
+export function journalRollback(index: StepIndex, target: UnfinishedRun | null | undefined, checks: readonly Check[], label: string): ActionSpec {
+  // Rolled back already: nothing to undo, and the checks say whether the previous state runs.
+  if (target === null) return { steps: [], checks };
   if (target === undefined || target.entries.length === 0) {
     throw new StartError(`the journal on ${label} names no applied run to roll back`, 'no-backup', 'Nothing this tool applied is left to undo here; a change made by hand is undone by hand.');
   }

@@ -52,6 +52,7 @@ export class RunScope {
   /** What a step sees while it applies: its records ride on its next command, and a failed journal write stops it. */
   applyContext(step: Step): ApplyContext {
     const exec = async (command: string, options?: ExecOptions): Promise<ExecResult> => {
+      this.journal.begin();
       const prefix = this.journal.takePrefix();
       const result = await this.session.exec(prefix + command, options);
       if (prefix !== '') HostJournal.check(result, step.id, this.journal.state?.dir);

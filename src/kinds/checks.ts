@@ -2,7 +2,7 @@
 // a URL answers, a WebSocket handshake completes.
 import type { ComposeTarget } from '../compose/commands.js';
 import { StepError } from '../errors.js';
-import { httpStatus, websocketHandshake, websocketUrl, type ProbeResult } from '../probes/endpoint.js';
+import { httpStatus, websocketHandshake, websocketUrl, type ProbeResult } from '../lib/probes.js';
 import { maskSecrets } from '../shell/mask.js';
 import { firstLine, succeeded } from '../transport/transport.js';
 import { composeCommands } from '../compose/commands.js';

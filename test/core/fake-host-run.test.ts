@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
-import { websocketHandshake, websocketUrl } from '../../src/probes/endpoint.js';
+import { websocketHandshake, websocketUrl } from '../../src/lib/probes.js';
 import { BROKEN, DESIRED } from '../helpers/context.js';
 import { changingCommands, runAgainst, snapshotFiles } from '../helpers/fake-run.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkNginxConfig } from '../../src/fake-host/nginx/validate.js';
-import { envsubst } from '../../src/fake-host/nginx/render.js';
+import { envsubst } from '../../src/lib/envsubst.js';
 
 const env = new Map([['OCAPISTAINE_TARGET_URL', 'https://ocapistaine.ngrok-free.app']]);
 const broken = readFileSync('fixtures/fake-host/vaettir/proxy-configs/ocapistaine.conf.template', 'utf8');

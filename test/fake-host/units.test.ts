@@ -5,7 +5,7 @@ import { interpolate } from '../../src/fake-host/compose/interpolate.js';
 import { formatTable } from '../../src/fake-host/compose/table.js';
 import { parseNginx } from '../../src/fake-host/nginx/parse.js';
 import { routeRequest, upstreamSeesUpgrade } from '../../src/fake-host/nginx/proxy-route.js';
-import { envsubst } from '../../src/fake-host/nginx/render.js';
+import { envsubst } from '../../src/lib/envsubst.js';
 
 describe('docker formatting', () => {
   it('says durations as go-units does', () => {

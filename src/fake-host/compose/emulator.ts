@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultName } from '../faults.js';
 import { accessLine, emergLines, startupLines, workerEmergLine } from '../nginx/log-lines.js';
-import { envsubst } from '../nginx/render.js';
+import { envsubst } from '../../lib/envsubst.js';
 import { checkNginxConfig } from '../nginx/validate.js';
 import { statusAt, type Container, type ContainerStatus, type Image, type LogEntry } from './container.js';
 import { loadProject, type ComposeProject, type ProjectSelection, type ServiceDef } from './project.js';

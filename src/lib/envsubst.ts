@@ -1,5 +1,5 @@
-// The entrypoint's envsubst. With a list (the image's entrypoint) only those variables change; without one
-// (fault blank-vars) every $name and ${name} does, unset ones becoming "", as GNU envsubst does.
+// envsubst as GNU gettext has it. With a list (an image entrypoint's) only those variables change; without one
+// (the fake host's fault blank-vars) every $name and ${name} does, unset ones becoming "", as GNU envsubst does.
 export function envsubst(
   template: string,
   env: ReadonlyMap<string, string>,
