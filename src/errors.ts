@@ -27,15 +27,27 @@ export interface AppErrorOptions {
   cause?: unknown;
 }
 
+// A runbook module outside this package may import its own copy of apply-ws-fix: its errors are recognised by a
+// brand that names their class chain, so `instanceof` holds across copies.
+const BRAND = Symbol.for('apply-ws-fix/error-classes');
+
 /** An error the operator can act on: what went wrong, and how to resolve it. */
 export class AppError extends Error {
   readonly code: string;
   readonly exitCode: ExitCode;
   readonly remedy: string | undefined;
 
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const chain = (value as { [BRAND]?: unknown } | null)?.[BRAND];
+    return Array.isArray(chain) && chain.includes(this.name);
+  }
+
   constructor(message: string, options: AppErrorOptions) {
     super(message, { cause: options.cause });
     this.name = new.target.name;
+    const chain: string[] = [];
+    for (let c: unknown = new.target; typeof c === 'function' && c !== Error; c = Object.getPrototypeOf(c)) chain.push((c as { name: string }).name);
+    Object.defineProperty(this, BRAND, { value: chain });
     this.code = options.code;
     this.exitCode = options.exitCode;
     this.remedy = options.remedy;
