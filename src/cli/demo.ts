@@ -5,7 +5,7 @@ import type { Runbook } from '../core/types.js';
 import { EXIT } from '../errors.js';
 import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
 import type { CliIO } from './main.js';
-import { printReport } from './main.js';
+import { printReport } from './output.js';
 
 /** Options that point a run at a fake host, keeping the operator's other choices. */
 export function optionsForFakeHost(options: RunOptions, host: FakeHost): RunOptions {

@@ -8,7 +8,10 @@ import { AppError, EXIT, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
 import { toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
+import { printReport } from './output.js';
 import { parseArgs } from './args.js';
+
+export { printReport } from './output.js';
 
 export interface CliIO {
   stdout: NodeJS.WriteStream;
@@ -51,12 +54,6 @@ export function interruptHandler(io: CliIO, interrupt: InterruptState): () => vo
     );
     process.exit(EXIT.notRestored);
   });
-}
-
-/** The output of a finished run: JSON on stdout with --json, else the summary. */
-export function printReport(io: CliIO, report: RunReport, json: boolean, runbook?: Runbook): void {
-  if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  (json ? io.stderr : io.stdout).write(`\n${summarize(report, runbook?.headlines)}\n`);
 }
 
 // `apply-ws-fix runbooks`: each runbook with its parameters, as text or JSON.

@@ -123,6 +123,63 @@ function markNotRun(report: RunReport, items: readonly { id: string; title: stri
   for (const { id, title } of items) if (!seen.has(id)) report.steps.push({ id, title, status: 'not-run', durationMs: 0, detail: '' });
 }
 
+interface Started {
+  session: Session;
+  journal: HostJournal;
+  store: FactStore;
+}
+
+// Stage 1: connect once, then take the lock while the host is read (one burst of channels). Writes nothing else.
+// `opened` hears of the session as soon as there is one, so the caller can close it whatever happens next.
+async function start(options: RunOptions, runbook: Runbook, io: RunIO, project: RemotePath, facts: readonly Fact<unknown>[], opened: (started: Omit<Started, 'store'>) => void): Promise<Started> {
+  const { params } = options;
+  const writes = options.action !== 'check' && !options.dryRun;
+  const connect = async (): Promise<Omit<Started, 'store'>> => {
+    const transport = await io.connect(options);
+    const session = new Session({ options, transport, interrupt: io.interrupt, printable: runbook.printable ?? [], secrets: secretValues(runbook, params), log: (line) => io.output.write(`${line}\n`) });
+    const journal = new HostJournal(session, project, { runbook: runbook.id, params: printableParams(runbook, params) });
+    opened({ session, journal });
+    return { session, journal };
+  };
+  const connected = connect();
+  let store: FactStore | undefined;
+  await new Listr(
+    [
+      { title: `Connect to ${options.user}@${options.host}:${options.port}`, task: async () => void (await connected) },
+      {
+        title: 'Take the lock and read the host',
+        task: (_, task) =>
+          task.newListr(
+            [
+              {
+                title: 'Take the run lock on the host',
+                skip: () => (writes ? false : 'Take the run lock: this run reads only'),
+                task: async (_, sub) => {
+                  const note = await (await connected).journal.lock();
+                  sub.title = `Took the run lock${note ? ` (${note})` : ''}`;
+                },
+              },
+              {
+                title: 'Check the preconditions and read the host',
+                task: async (_, sub) => {
+                  const gathered = await gatherFacts((await connected).session.exec, facts);
+                  store = gathered;
+                  sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => gathered.get(fact))}` : ''}`;
+                },
+              },
+            ],
+            { concurrent: true, exitOnError: true },
+          ),
+      },
+    ],
+    listrOptions(io),
+  ).run();
+  // A failed connect rejects the listr run above; here both are settled.
+  const { session, journal } = await connected;
+  if (store === undefined) throw new Error('internal: the facts were not gathered');
+  return { session, journal, store };
+}
+
 /** Runs one action of a runbook against one host and returns its report; the exit code is in the report. */
 export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Promise<RunReport> {
   const started = Date.now();
@@ -136,11 +193,9 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
   };
   const { params } = options;
   const writes = options.action !== 'check' && !options.dryRun;
-  let transport: Transport | undefined;
-  let session: Session | undefined;
-  let journal: HostJournal | undefined;
+  const transports: Transport[] = [];
+  let open: Omit<Started, 'store'> | undefined;
   try {
-    // Stage 1: connect once, then take the lock while the host is read (one burst). Writes nothing else.
     const project = new RemotePath(runbook.project(params));
     const apply = runbook.apply(params);
     const ownRollback = options.action === 'rollback' ? runbook.rollback?.(params) : undefined;
@@ -153,61 +208,26 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       ...allSteps.flatMap((s) => s.facts ?? []),
       ...[...apply.checks, ...rollbackChecks, ...(ownRollback?.checks ?? [])].flatMap((c) => c.facts ?? []),
     ];
-    let store: FactStore | undefined;
-    await new Listr(
-      [
-        {
-          title: `Connect to ${options.user}@${options.host}:${options.port}`,
-          task: async () => {
-            transport = await io.connect(options);
-            session = new Session({ options, transport, interrupt: io.interrupt, printable: runbook.printable ?? [], secrets: secretValues(runbook, params), log: (line) => io.output.write(`${line}\n`) });
-            report.runId = session.runId;
-            journal = new HostJournal(session, project, { runbook: runbook.id, params: printableParams(runbook, params) });
-          },
-        },
-        {
-          title: 'Take the lock and read the host',
-          task: (_, task) =>
-            task.newListr(
-              [
-                {
-                  title: 'Take the run lock on the host',
-                  skip: () => (writes ? false : 'Take the run lock: this run reads only'),
-                  task: async (_, sub) => {
-                    const note = await journal!.lock();
-                    sub.title = `Took the run lock${note ? ` (${note})` : ''}`;
-                  },
-                },
-                {
-                  title: 'Check the preconditions and read the host',
-                  task: async (_, sub) => {
-                    store = await gatherFacts(session!.exec, facts);
-                    sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => store!.get(fact))}` : ''}`;
-                  },
-                },
-              ],
-              { concurrent: true, exitOnError: true },
-            ),
-        },
-      ],
-      listrOptions(io),
-    ).run();
-    const read = store!.get(journalRead);
-    journal!.learn(read.location);
-    const scope = new RunScope(session!, runbook, params, store!, read.events, journal!);
+    const { session, journal, store } = await start(options, runbook, io, project, facts, (opened) => {
+      open = opened;
+      transports.push(opened.session.transport);
+      report.runId = opened.session.runId;
+    });
+    const read = store.get(journalRead);
+    journal.learn(read.location);
+    const scope = new RunScope(session, runbook, params, store, read.events, journal);
     const legacy: LegacyReader | undefined = runbook.legacyJournal ? (event) => runbook.legacyJournal!(event, params) : undefined;
 
-    const unfinished = findUnfinished(read.events, session!.runId, legacy);
-    if (unfinished !== undefined) {
+    const unfinished = findUnfinished(read.events, session.runId, legacy);    if (unfinished !== undefined) {
       report.unfinished = { runId: unfinished.runId, action: unfinished.action, by: unfinished.by, startedAt: unfinished.startedAt, changed: [...new Set(unfinished.entries.map((e) => e.step))], resolution: resolutionOf(options) };
       write(io, `Found an unfinished run: ${describeUnfinished(unfinished)}.\n${report.unfinished.resolution}`);
-      if (writes) journal!.adopt(unfinished.runId, unfinished.entries);
+      if (writes) journal.adopt(unfinished.runId, unfinished.entries);
     }
     const index = stepIndex(apply.steps, apply.after ?? [], ownRollback?.steps ?? []);
     const spec: ActionSpec =
       options.action !== 'rollback'
         ? apply
-        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy), rollbackChecks, session!.label));
+        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy), rollbackChecks, session.label));
 
     // Plan every step in order, from the facts and the plans before it. Pure: nothing runs.
     const planCtx = scope.planContext();
@@ -221,7 +241,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     report.checksums = planned.find(({ plan }) => plan.checksums !== undefined)?.plan.checksums ?? null;
     const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && plan.diff !== undefined ? [plan.diff] : []));
     report.diff = diffs.length > 0 ? diffs.join('\n') : null;
-    const header = `${session!.label} (${runbook.describe?.(params) ?? project.path})`;
+    const header = `${session.label} (${runbook.describe?.(params) ?? project.path})`;
     write(io, describePlan(header, planned, spec.checks, plannedAfter));
     const changes = planned.filter(({ plan }) => plan.kind === 'change');
 
@@ -235,7 +255,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const asked = changes.length === 0 ? 0 : changes.length + plannedAfter.filter(({ plan }) => plan.kind === 'change').length;
     if (changes.length > 0 && io.confirm) {
       const verb = options.action === 'rollback' ? 'Roll back' : 'Apply';
-      if (!(await io.confirm(`${verb} ${asked} change(s) on ${session!.label}?`))) {
+      if (!(await io.confirm(`${verb} ${asked} change(s) on ${session.label}?`))) {
         write(io, 'Nothing was changed.');
         return finish('declined', EXIT.checkFailed);
       }
@@ -254,7 +274,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       markNotRun(report, [...planned.map((p) => p.step), ...spec.checks, ...plannedAfter.map((p) => p.step)]);
       report.diagnosis = await diagnoseTask(runbook, scope, error, io);
       const exitFor = (restored: boolean): number => (error instanceof InterruptedError ? error.exitCode : restored ? EXIT.checkFailed : EXIT.notRestored);
-      if (journal!.empty) return finish('failed-nothing-changed', exitFor(true), error);
+      if (journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
       if (options.action !== 'apply') {
         report.recovery = recoveryCommands(scope, index, spec.steps);
         return finish('failed-not-restored', exitFor(false), error);
@@ -278,11 +298,10 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const start = error instanceof StartError ? error : new StartError(messageOf(error), 'start', undefined, error);
     return finish('could-not-start', start.exitCode, error instanceof AppError ? error : start);
   } finally {
-    await journal?.close({ outcome: report.outcome, exitCode: report.exitCode, rollback: report.rollback });
+    await open?.journal.close({ outcome: report.outcome, exitCode: report.exitCode, rollback: report.rollback });
     // The run's connection may have been replaced by a reconnect: close the one in use, and the first.
-    const current = session?.transport;
-    await current?.close().catch(() => {});
-    if (transport !== current) await transport?.close().catch(() => {});
+    const current = open?.session.transport;
+    for (const t of new Set([...transports, ...(current ? [current] : [])])) await t.close().catch(() => {});
   }
 }
 

@@ -86,9 +86,9 @@ describe('npm pack', () => {
   });
 
   it('ships nothing else: no TypeScript sources, tests, bench, CI files, scripts, docs or node_modules', () => {
-    const allowed = [/^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.js(\.map)?$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
+    const allowed = [/^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
     expect(packed.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
-    const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|docs|\.ci|dist\/bench)\/|\.ts$/;
+    const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|docs|\.ci|dist\/bench)\/|(?<!\.d)\.ts$/;
     expect(packed.filter((path) => forbidden.test(path))).toEqual([]);
   });
 
