@@ -7,6 +7,7 @@ import type { RunbookDefaults } from '../engine/runbook.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
 import { UsageError } from '../errors.js';
 import { hostsFileLines, parseTargetLine, type TargetSpec } from '../engine/targets.js';
+import { parseFakeHostArgs, type FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
@@ -29,7 +30,7 @@ export type Command =
   | { kind: 'print-config'; text: string }
   | { kind: 'done' }
   | { kind: 'demo'; options: RunOptions; json: boolean; faults: string[] }
-  | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
+  | FakeHostCommand
   | { kind: 'help'; text: string }
   | { kind: 'version' };
 
@@ -137,6 +138,8 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
 
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
+  // fake-host has flags of its own (and a command after --): its own parser, so its --help lists only those.
+  if (argv[0] === 'fake-host') return parseFakeHostArgs(argv, penv.faultNames);
   const layers = await loadLayers(argv, penv.env, penv.cwd ?? process.cwd());
   const parser = yargs([...argv])
     // Env and file values sit below the flags: yargs applies a config object only where no flag was given.
@@ -150,10 +153,10 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
         '  apply-ws-fix --host vaettir.locki.io --dry-run    plan and diff; nothing changed',
         '  apply-ws-fix --host vaettir.locki.io --rollback   put the previous config back',
         '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
-        '  apply-ws-fix fake-host [--port N] [--fault NAME]  serve the fake host over SSH for CI',
+        '  apply-ws-fix fake-host [--fault NAME] -- CMD      run CMD against a fake host over SSH (for CI), then stop it',
       ].join('\n'),
     )
-    .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
+    .command('fake-host', 'serve the built-in fake host on 127.0.0.1, or run a command against it (apply-ws-fix fake-host --help)')
     .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
@@ -210,11 +213,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   for (const fault of faults) {
     if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
   }
-  const streamlit = args.streamlit === 'tornado' ? 'tornado' : 'seed';
-  if (positional[0] === 'fake-host') {
-    const given = argv.some((a) => a === '--port' || a.startsWith('--port='));
-    return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit, json: args.json };
-  }
+  if (positional[0] === 'fake-host') throw new UsageError('fake-host comes first, before its flags', 'Run apply-ws-fix fake-host --help.');
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
   if (args.demo) {
     const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));

@@ -1,9 +1,9 @@
-// --demo and fake-host: the real tool over real SSH against the built-in fake host, no server needed.
+// --demo: the real tool over real SSH against the built-in fake host, no server needed.
 import { ocapistaineWsFix } from '../../runbooks/ocapistaine-ws-fix/runbook.js';
 import { run, type RunIO } from '../engine/run.js';
 import type { RunOptions } from '../engine/options.js';
 import { EXIT } from '../errors.js';
-import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
+import { startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
 import type { CliIO } from './main.js';
 import { printReport } from './main.js';
 
@@ -32,34 +32,16 @@ export async function runDemo(io: CliIO, runIO: RunIO, command: { options: RunOp
     if (options.action === 'rollback' && !options.dryRun) {
       out.write('First the fix is applied, so that there is something to roll back:\n');
       const applied = await run({ ...options, action: 'apply' }, ocapistaineWsFix, runIO);
-      printReport(io, applied, false);
+      printReport(io, applied, false, { undoHint: null });
       if (applied.exitCode !== EXIT.ok) return applied.exitCode;
       out.write('\nNow the rollback:\n');
     }
     const report = await run(options, ocapistaineWsFix, runIO);
-    printReport(io, report, command.json);
+    // The demo's host is thrown away when the demo ends, so "the same command with --rollback" would start a fresh,
+    // broken host with nothing to roll back: point at the demo that shows a rollback instead.
+    printReport(io, report, command.json, { undoHint: 'To see a rollback: apply-ws-fix --demo --rollback (each demo starts a fresh host)' });
     return report.exitCode;
   } finally {
     await host.close();
   }
-}
-
-/** Serves a fake host until SIGINT/SIGTERM, printing what a client needs to reach it. */
-export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }): Promise<number> {
-  const host = await startFakeHost({ port: command.port, streamlit: command.streamlit });
-  for (const fault of command.faults) host.faults.add(fault as FaultName);
-  // --json: one line a CI script can read; otherwise the text a person reads.
-  io.stdout.write(
-    command.json
-      ? `${JSON.stringify({ host: host.host, port: host.port, user: host.user, identity: host.privateKeyPath, knownHosts: host.knownHostsPath, knownHostsLine: host.knownHostsLine, hostKeyFingerprint: host.hostKeyFingerprint, url: host.publicUrl })}\n`
-      : `${describeFakeHost(host)}\n`,
-  );
-  await new Promise<void>((resolve) => {
-    const unregister = io.onSignal(() => {
-      unregister();
-      resolve();
-    });
-  });
-  await host.close();
-  return EXIT.ok;
 }

@@ -7,7 +7,7 @@ import type { RunIO } from '../engine/run.js';
 import { AppError, EXIT, messageOf } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
 import { toolVersion, type RunReport } from '../report/report.js';
-import { summarize } from '../report/summary.js';
+import { summarize, type SummaryOptions } from '../report/summary.js';
 import { parseArgs } from './args.js';
 
 export interface CliIO {
@@ -54,9 +54,9 @@ export function interruptHandler(io: CliIO, interrupt: InterruptState): () => vo
 }
 
 /** The output of a finished run: JSON on stdout with --json, else the summary. */
-export function printReport(io: CliIO, report: RunReport, json: boolean): void {
+export function printReport(io: CliIO, report: RunReport, json: boolean, summary: SummaryOptions = {}): void {
   if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  (json ? io.stderr : io.stdout).write(`\n${summarize(report)}\n`);
+  (json ? io.stderr : io.stdout).write(`\n${summarize(report, summary)}\n`);
 }
 
 // Several hosts: a task group each, then a table; --json prints one report per host, as an array.
@@ -90,7 +90,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT.ok;
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
-    if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
+    if (command.kind === 'fake-host') return await (await import('./fake-host-run.js')).fakeHostCommand(io, command);
     const [{ run }, { sshConnector }] = await Promise.all([import('../engine/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;

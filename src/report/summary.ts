@@ -14,8 +14,13 @@ const HEADLINES: Record<RunReport['outcome'], string> = {
   'could-not-start': 'Could not start: nothing was changed',
 };
 
+export interface SummaryOptions {
+  /** The line after a successful apply that says how to undo it; null leaves it out (the demo's host is gone by then). */
+  undoHint?: string | null;
+}
+
 /** The human summary of a report, a few lines long. */
-export function summarize(report: RunReport): string {
+export function summarize(report: RunReport, options: SummaryOptions = {}): string {
   const ok = report.exitCode === 0;
   const lines = [`${ok ? '✔' : '✖'} ${HEADLINES[report.outcome]} (${report.user}@${report.host}:${report.port}, ${(report.durationMs / 1000).toFixed(1)} s, exit ${report.exitCode})`];
   if (report.error) {
@@ -41,6 +46,7 @@ export function summarize(report: RunReport): string {
     lines.push('  To put the host back by hand:');
     for (const command of report.recovery) lines.push(`    ${command}`);
   }
-  if (report.outcome === 'applied') lines.push('  To undo: the same command with --rollback');
+  const undoHint = options.undoHint === undefined ? 'To undo: the same command with --rollback' : options.undoHint;
+  if (report.outcome === 'applied' && undoHint !== null) lines.push(`  ${undoHint}`);
   return lines.join('\n');
 }
