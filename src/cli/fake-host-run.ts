@@ -50,23 +50,25 @@ export function fakeHostJson(host: FakeHost): string {
 async function startWithin(command: FakeHostCommand): Promise<FakeHost> {
   const starting = startFakeHost({ port: command.port, streamlit: command.streamlit });
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      starting.then((late) => late.close(), () => undefined);
-      reject(new StartError(`the fake host did not start within ${command.readyTimeoutMs / 1000} s`, 'fake-host-timeout', 'Give it longer with --ready-timeout SECONDS; a loaded machine may need it.'));
-    }, command.readyTimeoutMs);
+  const timeout = new Promise<'timeout'>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout('timeout'), command.readyTimeoutMs);
   });
+  let first: FakeHost | 'timeout';
   try {
-    const host = await Promise.race([starting, timeout]);
-    for (const fault of command.faults) host.faults.add(fault as FaultName);
-    return host;
+    first = await Promise.race([starting, timeout]);
   } catch (error) {
-    if (error instanceof StartError) throw error;
     const port = command.port ? ` on port ${command.port}` : '';
     throw new StartError(`the fake host could not start${port}: ${messageOf(error)}`, 'fake-host-start', command.port ? 'Pick a free port with --port, or leave --port out for any free one.' : undefined, error);
   } finally {
     clearTimeout(timer);
   }
+  if (first === 'timeout') {
+    // A start still under way gets a moment to finish and be closed, so that its temp directory goes too.
+    await Promise.race([starting.then((late) => late.close(), () => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    throw new StartError(`the fake host did not start within ${command.readyTimeoutMs / 1000} s`, 'fake-host-timeout', 'Give it longer with --ready-timeout SECONDS; a loaded machine may need it.');
+  }
+  for (const fault of command.faults) first.faults.add(fault as FaultName);
+  return first;
 }
 
 // The ready file appears whole or not at all: written beside its final name, then renamed.
