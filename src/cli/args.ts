@@ -7,8 +7,9 @@ import type { RunbookDefaults } from '../engine/runbook.js';
 import { TIMING_DEFAULTS, type RunOptions } from '../engine/options.js';
 import { UsageError } from '../errors.js';
 import { hostsFileLines, parseTargetLine, type TargetSpec } from '../engine/targets.js';
-import { parseFakeHostArgs, type FakeHostCommand } from './fake-host-args.js';
+import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
+import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
 
@@ -43,6 +44,14 @@ export interface ParseEnv {
   faultNames: readonly string[];
   version: string;
 }
+
+// What a value looks like, for "--host needs a value. For example: --host vaettir.locki.io".
+const EXAMPLES: Record<string, string> = {
+  host: 'vaettir.locki.io', port: '22', user: 'jnxmas', identity: '~/.ssh/id_ed25519', 'known-hosts': '~/.ssh/known_hosts',
+  'ssh-config': '~/.ssh/config', 'hosts-file': 'proxies.txt', concurrency: '5', dir: '~/vaettir', service: 'ocapistaine',
+  url: 'https://ocapistaine.vaettir.locki.io', config: 'apply-ws-fix.config.json', fault: 'upstream-down', streamlit: 'tornado',
+  settle: '3', 'start-timeout': '60', 'connect-timeout': '10',
+};
 
 const SERVICE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const USER = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
@@ -136,10 +145,18 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   return lines.join('\n');
 }
 
+// yargs' own table of the options it was given (getOptions() exists in yargs 18; @types/yargs 17 leaves it out).
+function optionsOf(parser: object): { key: Record<string, unknown>; string: string[]; number: string[]; array: string[] } {
+  return (parser as { getOptions(): ReturnType<typeof optionsOf> }).getOptions();
+}
+
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], defaults: RunbookDefaults, penv: ParseEnv): Promise<Command> {
+  // `apply-ws-fix help` and `apply-ws-fix help fake-host`, as people type them.
+  if (argv[0] === 'help' && argv.length <= 2) return parseArgs(argv[1] === 'fake-host' ? ['fake-host', '--help'] : ['--help'], defaults, penv);
   // fake-host has flags of its own (and a command after --): its own parser, so its --help lists only those.
   if (argv[0] === 'fake-host') return parseFakeHostArgs(argv, penv.faultNames);
+  const completing = argv.includes('--get-yargs-completions');
   const layers = await loadLayers(argv, penv.env, penv.cwd ?? process.cwd());
   const parser = yargs([...argv])
     // Env and file values sit below the flags: yargs applies a config object only where no flag was given.
@@ -157,18 +174,23 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
       ].join('\n'),
     )
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1, or run a command against it (apply-ws-fix fake-host --help)')
-    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
+    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)', (current: string, _argv: unknown, completeByDefault: () => void, done: (completions: string[]) => void) => {
+      // After --fault, the fault names (--fault takes a comma list too, so yargs' choices cannot do it).
+      const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
+      if (words.at(-2) === '--fault') done(penv.faultNames.filter((name) => name.startsWith(current.split(',').at(-1) ?? '')).map((name) => current.split(',').slice(0, -1).concat(name).join(',')));
+      else completeByDefault();
+    })
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
-    .option('port', { type: 'string', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
+    .option('port', { type: 'number', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
     .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
     .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
-    .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
+    .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', default: defaults.dir, describe: 'the compose project directory on the host (~/ is the remote home)' })
     .option('service', { type: 'string', default: defaults.service, describe: 'the compose service of the proxy' })
     .option('url', { type: 'string', default: defaults.url, describe: 'the public URL checked from this machine' })
@@ -184,23 +206,38 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
-    .option('settle', { type: 'string', default: String(TIMING_DEFAULTS.settleMs / 1000), describe: 'seconds the container must keep running after a restart' })
-    .option('start-timeout', { type: 'string', default: String(TIMING_DEFAULTS.startTimeoutMs / 1000), describe: 'seconds to wait for the container to run' })
-    .option('connect-timeout', { type: 'string', default: String(TIMING_DEFAULTS.connectTimeoutMs / 1000), describe: 'seconds to wait for the SSH connection' })
+    .option('settle', { type: 'number', default: TIMING_DEFAULTS.settleMs / 1000, describe: 'seconds the container must keep running after a restart' })
+    .option('start-timeout', { type: 'number', default: TIMING_DEFAULTS.startTimeoutMs / 1000, describe: 'seconds to wait for the container to run' })
+    .option('connect-timeout', { type: 'number', default: TIMING_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the SSH connection' })
     .epilogue(EXIT_CODES_HELP)
     .strict()
     .help(false)
     .version(false)
     .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
-    .option('version', { type: 'boolean', describe: 'show the version' })
+    .option('version', { type: 'boolean', alias: 'V', describe: 'show the version' })
     .wrap(Math.min(110, process.stdout.columns || 110))
     .exitProcess(false)
     .fail((message, error) => {
       // yargs prints the completion script itself, then strict mode would call the command word unknown.
       if (argv[0] === 'completion' && error === undefined) return;
-      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad arguments', 'Run apply-ws-fix --help.');
+      if (error instanceof UsageError) throw error;
+      const text = message ?? error?.message ?? 'bad arguments';
+      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion'], argv);
+      throw new UsageError(text, hint ? `${hint} Run apply-ws-fix --help.` : 'Run apply-ws-fix --help.');
     });
+  // `--host` with nothing after it: yargs would make that an empty string, refused later as "not a host name".
+  if (!completing) {
+    const options = optionsOf(parser);
+    const [missing] = flagsMissingValue(argv, [...options.string, ...options.number, ...options.array]);
+    if (missing !== undefined) throw new UsageError(`--${missing} needs a value`, `For example: --${missing} ${EXAMPLES[missing] ?? 'VALUE'}. Run apply-ws-fix --help.`);
+  }
   const args = await parser.parseAsync();
+  // Numbers as given: yargs turns --port ssh into NaN, and a message must show what was typed.
+  const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
+    const value = args[key] as number | string | undefined;
+    if (value === undefined) return undefined;
+    return typeof value === 'number' && Number.isNaN(value) ? (rawValue(argv, `--${key}`) ?? layers.values[key] ?? 'NaN') : String(value);
+  };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
   const positional = args._.map(String);
@@ -225,7 +262,7 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
   const runs: RunOptions[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
-    const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? args.port, user: spec.user ?? args.user }, defaults, penv.env);
+    const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? numberText('port'), user: spec.user ?? args.user }, defaults, penv.env);
     const raw = { host: target.host, user: target.user, service: args.service, url: spec.url ?? args.url, dir: args.dir };
     validate(raw);
     runs.push({
@@ -241,9 +278,9 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
       forceUnlock: args['force-unlock'],
       commit: args.commit,
       ...TIMING_DEFAULTS,
-      settleMs: seconds(args.settle, '--settle', 0),
-      startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),
-      connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
+      settleMs: seconds(numberText('settle'), '--settle', 0),
+      startTimeoutMs: seconds(numberText('start-timeout'), '--start-timeout', 1),
+      connectTimeoutMs: seconds(numberText('connect-timeout'), '--connect-timeout', 1),
     });
   }
   if (args['print-config']) return { kind: 'print-config', text: describeSettings(runs, argv, layers) };
@@ -252,8 +289,8 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
     // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
     if (!args['dry-run'] && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
-    const concurrency = Number(args.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(args.concurrency)}`);
+    const concurrency = Number(numberText('concurrency'));
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(numberText('concurrency'))}`);
     return { kind: 'fleet', runs, json: args.json, concurrency };
   }
   const options = runs[0]!;

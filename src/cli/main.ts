@@ -9,6 +9,7 @@ import { FAULTS } from '../fake-host/faults.js';
 import { toolVersion, type RunReport } from '../report/report.js';
 import { summarize, type SummaryOptions } from '../report/summary.js';
 import { parseArgs } from './args.js';
+import { unknownEnvWarnings } from './suggest.js';
 
 export interface CliIO {
   stdout: NodeJS.WriteStream;
@@ -53,10 +54,22 @@ export function interruptHandler(io: CliIO, interrupt: InterruptState): () => vo
   });
 }
 
-/** The output of a finished run: JSON on stdout with --json, else the summary. */
+/** The output of a finished run: JSON on stdout with --json, else the summary; a run that could not start is an error. */
 export function printReport(io: CliIO, report: RunReport, json: boolean, summary: SummaryOptions = {}): void {
   if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else if (report.outcome === 'could-not-start' && report.error) {
+    // Nothing ran, so there is no summary to give: what failed, and the fix, on stderr like any other error.
+    io.stderr.write(`${couldNotStart(report)}\n`);
+    return;
+  }
   (json ? io.stderr : io.stdout).write(`\n${summarize(report, summary)}\n`);
+}
+
+/** Two lines for a run that could not start: the error with where it happened, then the remedy. */
+export function couldNotStart(report: RunReport): string {
+  const where = `${report.user}@${report.host}:${report.port}`;
+  const message = report.error!.message.replace(/\n/g, ' ');
+  return `apply-ws-fix: could not start on ${where} (nothing was changed): ${message}${report.error!.remedy ? `\n${report.error!.remedy}` : ''}`;
 }
 
 // Several hosts: a task group each, then a table; --json prints one report per host, as an array.
@@ -74,6 +87,8 @@ async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runs: RunOpti
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
+  // A mistyped APPLY_WS_FIX_* variable would otherwise be ignored in silence (not while completing a word).
+  if (!argv.includes('--get-yargs-completions')) for (const warning of unknownEnvWarnings(io.env)) io.stderr.write(`apply-ws-fix: warning: ${warning}\n`);
   try {
     const command = await parseArgs(argv, ocapistaineWsFix.defaults, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion() });
     if (command.kind === 'help') {

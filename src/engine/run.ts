@@ -1,7 +1,7 @@
 // One run against one host, in stages: connect → gather → plan (shown) → stop if dry → confirm →
 // apply and verify → on failure, unwind what the journal recorded. Never throws: the report says it all.
 import { readFile } from 'node:fs/promises';
-import { Listr, ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { Listr, ListrLogger, ListrLogLevels, ProcessOutput, type ListrTask, type LoggerFieldOptions } from 'listr2';
 import { diagnose, type Diagnosis } from '../diagnosis/diagnose.js';
 import { AppError, ConnectionLostError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
 import { sha256 } from '../report/checksum.js';
@@ -38,6 +38,14 @@ interface Planned {
   plan: StepPlan;
 }
 
+// A failed task's line is "✖ title", without listr2's "[FAILED: message]": the message is said once, by the summary
+// (or, for a run that could not start, by the two-line error on stderr).
+class FailureOnceLogger extends ListrLogger {
+  override log(level: ListrLogLevels, message: string | any[], options?: LoggerFieldOptions): void {
+    super.log(level, message, level === ListrLogLevels.FAILED && options ? { ...options, suffix: undefined } : options);
+  }
+}
+
 // The listr2 options of every stage: our own signal handling, and the renderer the CLI chose.
 export function listrOptions(io: RunIO) {
   return {
@@ -46,8 +54,8 @@ export function listrOptions(io: RunIO) {
     fallbackRendererCondition: io.renderer === 'simple',
     registerSignalListeners: false,
     exitOnError: true,
-    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(io.output, io.output) }), collapseSubtasks: false },
-    fallbackRendererOptions: { logger: new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(io.output, io.output) }) },
+    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(io.output, io.output) }), collapseSubtasks: false, showErrorMessage: false },
+    fallbackRendererOptions: { logger: new FailureOnceLogger({ useIcons: true, processOutput: new ProcessOutput(io.output, io.output) }) },
   };
 }
 
