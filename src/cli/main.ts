@@ -10,6 +10,7 @@ import { toolVersion, type RunReport } from '../report/report.js';
 import { summarize, type SummaryOptions } from '../report/summary.js';
 import { parseArgs } from './args.js';
 import { unknownEnvWarnings } from './suggest.js';
+import { canRedraw, useColor } from './terminal.js';
 
 export interface CliIO {
   stdout: NodeJS.WriteStream;
@@ -109,11 +110,13 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const [{ run }, { sshConnector }] = await Promise.all([import('../engine/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
-    const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || first.verbose;
+    const output = json ? io.stderr : io.stdout;
+    const plain = !canRedraw(output, io.env) || !io.stdout.isTTY || first.verbose;
     const interrupt: InterruptState = { signal: null };
     const runIO: RunIO = {
       renderer: plain ? 'simple' : 'default',
-      output: json ? io.stderr : io.stdout,
+      output,
+      color: useColor(output, io.env),
       ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io) }),
       // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
       connect: await sshConnector(io, command.kind === 'run' ? command.options : command.kind === 'fleet' ? command.runs : undefined),

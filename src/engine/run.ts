@@ -5,6 +5,7 @@ import { Listr, ListrLogger, ListrLogLevels, ProcessOutput, type ListrTask, type
 import { diagnose, type Diagnosis } from '../diagnosis/diagnose.js';
 import { AppError, ConnectionLostError, EXIT, InterruptedError, StartError, StepError, messageOf } from '../errors.js';
 import { sha256 } from '../report/checksum.js';
+import { colorDiff } from '../report/diff-color.js';
 import { toolVersion, type Outcome, type RollbackReport, type RunReport, type StepReport } from '../report/report.js';
 import { backupOfOriginal } from '../steps/backup.js';
 import { gatherFacts } from '../steps/gather.js';
@@ -29,6 +30,8 @@ export interface RunIO {
   confirm?: (question: string) => Promise<boolean>;
   connect(options: RunOptions): Promise<Transport>;
   interrupt: InterruptState;
+  /** Colour the plan's diff (a terminal, or FORCE_COLOR; never with NO_COLOR). */
+  color?: boolean;
   /** The title of each step as it starts, for a fleet's per-host task group. */
   onProgress?: (line: string) => void;
 }
@@ -120,19 +123,38 @@ export function checkWaves(checks: readonly CheckStep[]): CheckStep[][] {
   return waves;
 }
 
-// One task a wave: its checks run side by side, and every one of them finishes before the first failure is thrown,
-// so no check is still talking to the host when the rollback starts.
-function checkWaveTask(ctx: RunContext, wave: readonly CheckStep[], results: StepReport[], progress?: (line: string) => void): ListrTask {
-  return {
-    title: wave.map((check) => check.title).join(' · '),
-    task: async (_, task) => {
-      for (const check of wave) progress?.(check.title);
-      const settled = await Promise.allSettled(wave.map((check) => runStep(ctx, check, () => check.run(ctx), results)));
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      task.title = wave.map((check, i) => `${check.title}: ${(settled[i] as PromiseFulfilledResult<string>).value}`).join('\n');
+// A wave: its checks run side by side as subtasks of an untitled task, so each check is a row with its own ✔/✖ (one
+// task with a two-line title drew the second check without its icon). Every check of the wave finishes before the
+// first failure is thrown, by an untitled task after it, so no check is still talking to the host when the rollback
+// starts.
+function checkWaveTasks(ctx: RunContext, wave: readonly CheckStep[], results: StepReport[], progress?: (line: string) => void): ListrTask[] {
+  const failures: unknown[] = [];
+  return [
+    {
+      task: (_, task) => {
+        for (const check of wave) progress?.(check.title);
+        return task.newListr(
+          wave.map((check) => ({
+            title: check.title,
+            task: async (_, sub) => {
+              try {
+                sub.title = `${check.title}: ${await runStep(ctx, check, () => check.run(ctx), results)}`;
+              } catch (error) {
+                failures.push(error);
+                throw error;
+              }
+            },
+          })),
+          { concurrent: true, exitOnError: false },
+        );
+      },
     },
-  };
+    {
+      task: () => {
+        if (failures.length > 0) throw failures[0];
+      },
+    },
+  ];
 }
 
 // Unwinds the journal as its own task list, so each undo action and its outcome show; never throws.
@@ -307,7 +329,8 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     report.checksums = checksums(run);
     const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && 'diff' in plan && typeof plan.diff === 'string' ? [plan.diff] : []));
     report.diff = diffs.length > 0 ? diffs.join('\n') : null;
-    write(io, describePlan(run, planned, mode.checks, plannedAfter));
+    const plan = describePlan(run, planned, mode.checks, plannedAfter);
+    write(io, io.color ? colorDiff(plan) : plan);
     const changes = planned.filter(({ plan }) => plan.kind === 'change');
 
     if (options.dryRun) {
@@ -330,7 +353,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       await new Listr(
         [
           ...planned.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
-          ...checkWaves(mode.checks).map((wave) => checkWaveTask(run, wave, report.steps, io.onProgress)),
+          ...checkWaves(mode.checks).flatMap((wave) => checkWaveTasks(run, wave, report.steps, io.onProgress)),
           ...plannedAfter.map((entry) => changeTask(run, entry, report.steps, io.onProgress)),
         ],
         listrOptions(io),
