@@ -170,6 +170,19 @@ describe('the tarball installed with npm install -g into a temporary prefix', ()
     expect(stdout).toContain('--demo');
   });
 
+  it('installs without execa, which only the tests use', () => {
+    const installed = join(prefix, 'lib', 'node_modules', PKG.name);
+    expect(existsSync(join(installed, 'node_modules', 'ssh2')) || existsSync(join(prefix, 'lib', 'node_modules', 'ssh2')), 'a runtime dependency is missing').toBe(true);
+    expect(existsSync(join(installed, 'node_modules', 'execa'))).toBe(false);
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'execa'))).toBe(false);
+  });
+
+  it('fake-host -- <command> runs the installed CLI against the fake host, with no flags', async () => {
+    const { exitCode, stdout, stderr } = await run(['fake-host', '--', bin, '--dry-run', '--json']);
+    expect(exitCode, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ outcome: 'dry-run', exitCode: 0, host: '127.0.0.1' });
+  }, 60_000);
+
   it('--demo --json applies the fix to the fake host from the installed copy', async () => {
     const { exitCode, stdout, stderr } = await run(['--demo', '--settle', '0.5', '--json']);
     expect(exitCode, stderr).toBe(0);
