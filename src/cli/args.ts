@@ -145,6 +145,14 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   return lines.join('\n');
 }
 
+// The fault names that complete the last item of a comma list ("build-fails,up" → "build-fails,up-fails", …):
+// --fault takes such lists, so yargs' own completion of choices cannot do it.
+export function faultCompletions(current: string, faultNames: readonly string[]): string[] {
+  const items = current.split(',');
+  const last = items.pop() ?? '';
+  return faultNames.filter((name) => name.startsWith(last)).map((name) => [...items, name].join(','));
+}
+
 // yargs' own table of the options it was given (getOptions() exists in yargs 18; @types/yargs 17 leaves it out).
 function optionsOf(parser: object): { key: Record<string, unknown>; string: string[]; number: string[]; array: string[] } {
   return (parser as { getOptions(): ReturnType<typeof optionsOf> }).getOptions();
@@ -175,9 +183,9 @@ export async function parseArgs(argv: readonly string[], defaults: RunbookDefaul
     )
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1, or run a command against it (apply-ws-fix fake-host --help)')
     .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)', (current: string, _argv: unknown, completeByDefault: () => void, done: (completions: string[]) => void) => {
-      // After --fault, the fault names (--fault takes a comma list too, so yargs' choices cannot do it).
+      // The words being completed follow --get-yargs-completions; after --fault come the fault names.
       const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
-      if (words.at(-2) === '--fault') done(penv.faultNames.filter((name) => name.startsWith(current.split(',').at(-1) ?? '')).map((name) => current.split(',').slice(0, -1).concat(name).join(',')));
+      if (words.at(-2) === '--fault') done(faultCompletions(current, penv.faultNames));
       else completeByDefault();
     })
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config

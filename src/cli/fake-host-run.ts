@@ -8,6 +8,7 @@ import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { EXIT, StartError, messageOf } from '../errors.js';
 import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
+import { shellJoin } from '../shell/quote.js';
 import type { FakeHostCommand } from './fake-host-args.js';
 import type { CliIO } from './main.js';
 
@@ -97,18 +98,21 @@ export async function fakeHostCommand(io: CliIO, command: FakeHostCommand): Prom
   let host: FakeHost | undefined;
   let removeReadyFile: (() => Promise<void>) | undefined;
   try {
+    const stopped = (): number | undefined => (stopRequested === null ? undefined : stopRequested === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
     host = await startWithin(command);
-    if (stopRequested !== null) return stopRequested === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
     const json = fakeHostJson(host);
-    if (command.readyFile !== undefined) removeReadyFile = await writeReadyFile(command.readyFile, json);
+    if (command.readyFile !== undefined && stopped() === undefined) removeReadyFile = await writeReadyFile(command.readyFile, json);
+    // Checked after every await: a signal that came meanwhile found no waiter to wake.
+    const early = stopped();
+    if (early !== undefined) return early;
     if (command.command.length > 0) {
-      io.stderr.write(`apply-ws-fix fake-host: serving ${host.host}:${host.port}${command.faults.length ? ` with ${command.faults.join(', ')}` : ''}; running ${command.command.join(' ')}\n`);
+      io.stderr.write(`apply-ws-fix fake-host: serving ${host.host}:${host.port}${command.faults.length ? ` with ${command.faults.join(', ')}` : ''}; running ${shellJoin(command.command)}\n`);
       return await runAgainst(io, host, command.command, (handler) => (onStop = handler));
     }
     // --json: one line a CI script can read; otherwise the text a person reads.
     io.stdout.write(command.json ? `${json}\n` : `${describeFakeHost(host)}\n`);
-    const signal = await new Promise<'SIGINT' | 'SIGTERM'>((resolveStop) => (onStop = resolveStop));
-    void signal;
+    // Nothing awaits between the check above and here, so no signal can slip in before onStop is set.
+    await new Promise<void>((resolveStop) => (onStop = () => resolveStop()));
     return EXIT.ok;
   } finally {
     unregister();
