@@ -8,8 +8,10 @@ import { envName, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
+import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
+import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
 import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
 
@@ -35,7 +37,7 @@ export type Command =
   | { kind: 'print-config'; text: string }
   | { kind: 'done' }
   | { kind: 'demo'; runbook: Runbook; options: RunOptions; json: boolean; faults: string[] }
-  | { kind: 'fake-host'; port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }
+  | FakeHostCommand
   | { kind: 'help'; text: string }
   | { kind: 'version' };
 
@@ -50,6 +52,14 @@ export interface ParseEnv {
   /** All of standard input, for a parameter given as `-` (a secret never rides on a flag). */
   readStdin?: () => Promise<string>;
 }
+
+// What a value looks like, for "--host needs a value. For example: --host vaettir.locki.io".
+const EXAMPLES: Record<string, string> = {
+  host: 'vaettir.locki.io', port: '22', user: 'jnxmas', identity: '~/.ssh/id_ed25519', 'known-hosts': '~/.ssh/known_hosts',
+  'ssh-config': '~/.ssh/config', 'hosts-file': 'proxies.txt', concurrency: '5', dir: '~/vaettir', service: 'ocapistaine',
+  url: 'https://ocapistaine.vaettir.locki.io', config: 'apply-ws-fix.config.json', fault: 'upstream-down', streamlit: 'tornado',
+  settle: '3', 'start-timeout': '60', 'connect-timeout': '10',
+};
 
 const USER = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
 const PARAM_FLAGS = ['dir', 'service', 'url'] as const;
@@ -157,6 +167,19 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   return lines.join('\n');
 }
 
+// The fault names that complete the last item of a comma list ("build-fails,up" → "build-fails,up-fails", …):
+// --fault takes such lists, so yargs' own completion of choices cannot do it.
+export function faultCompletions(current: string, faultNames: readonly string[]): string[] {
+  const items = current.split(',');
+  const last = items.pop() ?? '';
+  return faultNames.filter((name) => name.startsWith(last)).map((name) => [...items, name].join(','));
+}
+
+// yargs' own table of the options it was given (getOptions() exists in yargs 18; @types/yargs 17 leaves it out).
+function optionsOf(parser: object): { key: Record<string, unknown>; string: string[]; number: string[]; array: string[] } {
+  return (parser as { getOptions(): ReturnType<typeof optionsOf> }).getOptions();
+}
+
 // --runbook NAME|PATH (or =), read before yargs: the runbook decides the defaults and the parameters.
 function runbookFlag(argv: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
@@ -169,6 +192,11 @@ function runbookFlag(argv: readonly string[]): string | undefined {
 
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promise<Command> {
+  // `apply-ws-fix help` and `apply-ws-fix help fake-host`, as people type them.
+  if (argv[0] === 'help' && argv.length <= 2) return parseArgs(argv[1] === 'fake-host' ? ['fake-host', '--help'] : [...argv.slice(1).filter((a) => a !== 'fake-host'), '--help'], penv);
+  // fake-host has flags of its own (and a command after --): its own parser, so its --help lists only those.
+  if (argv[0] === 'fake-host') return parseFakeHostArgs(argv, penv.faultNames);
+  const completing = argv.includes('--get-yargs-completions');
   const cwd = penv.cwd ?? process.cwd();
   const layers = await loadLayers(argv, penv.env, cwd);
   const runbook = await loadRunbook(runbookFlag(argv) ?? layers.runbook ?? DEFAULT_RUNBOOK, cwd);
@@ -189,7 +217,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         '  apply-ws-fix --host vaettir.locki.io --dry-run    plan and diff; nothing changed',
         '  apply-ws-fix --host vaettir.locki.io --rollback   put the previous config back',
         '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
-        '  apply-ws-fix fake-host [--port N] [--fault NAME]  serve the fake host over SSH for CI',
+        '  apply-ws-fix fake-host [--fault NAME] -- CMD      run CMD against a fake host over SSH (for CI), then stop it',
         '  apply-ws-fix runbooks                             list the runbooks and their parameters',
         '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
         '',
@@ -203,19 +231,24 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('runbook', { type: 'string', defaultDescription: DEFAULT_RUNBOOK, describe: 'the runbook to run: a name (apply-ws-fix runbooks) or the path of an ES module whose default export is a runbook' })
     .option('param', { type: 'array', string: true, describe: 'a runbook parameter, NAME=VALUE (repeatable); NAME=- reads the value from stdin' })
     .option('check', { type: 'boolean', default: false, describe: 'read-only: exit 0 if the host is as the runbook leaves it and every check passes, 4 if it needs the change, 5 if a check fails' })
-    .command('fake-host', 'serve the built-in fake host on 127.0.0.1 until stopped')
-    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)')
+    .command('fake-host', 'serve the built-in fake host on 127.0.0.1, or run a command against it (apply-ws-fix fake-host --help)')
+    .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)', (current: string, _argv: unknown, completeByDefault: () => void, done: (completions: string[]) => void) => {
+      // The words being completed follow --get-yargs-completions; after --fault come the fault names.
+      const words = argv.slice(argv.indexOf('--get-yargs-completions') + 1);
+      if (words.at(-2) === '--fault') done(faultCompletions(current, penv.faultNames));
+      else completeByDefault();
+    })
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
-    .option('port', { type: 'string', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
+    .option('port', { type: 'number', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
     .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
     .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
-    .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
+    .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
     .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
     .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
@@ -231,23 +264,38 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
-    .option('settle', { type: 'string', default: String(TIMING_DEFAULTS.settleMs / 1000), describe: 'seconds the container must keep running after a restart' })
-    .option('start-timeout', { type: 'string', default: String(TIMING_DEFAULTS.startTimeoutMs / 1000), describe: 'seconds to wait for the container to run' })
-    .option('connect-timeout', { type: 'string', default: String(TIMING_DEFAULTS.connectTimeoutMs / 1000), describe: 'seconds to wait for the SSH connection' })
+    .option('settle', { type: 'number', default: TIMING_DEFAULTS.settleMs / 1000, describe: 'seconds the container must keep running after a restart' })
+    .option('start-timeout', { type: 'number', default: TIMING_DEFAULTS.startTimeoutMs / 1000, describe: 'seconds to wait for the container to run' })
+    .option('connect-timeout', { type: 'number', default: TIMING_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the SSH connection' })
     .epilogue(EXIT_CODES_HELP)
     .strict()
     .help(false)
     .version(false)
     .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
-    .option('version', { type: 'boolean', describe: 'show the version' })
+    .option('version', { type: 'boolean', alias: 'V', describe: 'show the version' })
     .wrap(Math.min(110, process.stdout.columns || 110))
     .exitProcess(false)
     .fail((message, error) => {
       // yargs prints the completion script itself, then strict mode would call the command word unknown.
       if (argv[0] === 'completion' && error === undefined) return;
-      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad arguments', 'Run apply-ws-fix --help.');
+      if (error instanceof UsageError) throw error;
+      const text = message ?? error?.message ?? 'bad arguments';
+      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion'], argv);
+      throw new UsageError(text, hint ? `${hint} Run apply-ws-fix --help.` : 'Run apply-ws-fix --help.');
     });
+  // `--host` with nothing after it: yargs would make that an empty string, refused later as "not a host name".
+  if (!completing) {
+    const options = optionsOf(parser);
+    const [missing] = flagsMissingValue(argv, [...options.string, ...options.number, ...options.array]);
+    if (missing !== undefined) throw new UsageError(`--${missing} needs a value`, `For example: --${missing} ${EXAMPLES[missing] ?? 'VALUE'}. Run apply-ws-fix --help.`);
+  }
   const args = await parser.parseAsync();
+  // Numbers as given: yargs turns --port ssh into NaN, and a message must show what was typed.
+  const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
+    const value = args[key] as number | string | undefined;
+    if (value === undefined) return undefined;
+    return typeof value === 'number' && Number.isNaN(value) ? (rawValue(argv, `--${key}`) ?? layers.values[key] ?? 'NaN') : String(value);
+  };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
   const positional = args._.map(String);
@@ -261,11 +309,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   for (const fault of faults) {
     if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
   }
-  const streamlit = args.streamlit === 'tornado' ? 'tornado' : 'seed';
-  if (positional[0] === 'fake-host') {
-    const given = argv.some((a) => a === '--port' || a.startsWith('--port='));
-    return { kind: 'fake-host', port: given ? port(args.port, '--port') : 0, faults, streamlit, json: args.json };
-  }
+  if (positional[0] === 'fake-host') throw new UsageError('fake-host comes first, before its flags', 'Run apply-ws-fix fake-host --help.');
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
   if (args.demo && runbook.id !== DEFAULT_RUNBOOK && !Object.hasOwn(runbook.params, 'url')) throw new UsageError(`--demo runs against the built-in fake host, which serves the ocapistaine project; runbook ${runbook.id} cannot be pointed at it`);
   if (args.demo) {
@@ -289,7 +333,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   const runs: RunOptions[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
-    const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? args.port, user: spec.user ?? args.user }, defaults, penv.env);
+    const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? numberText('port'), user: spec.user ?? args.user }, defaults, penv.env);
     if (target.host.startsWith('-') || !isHostName(target.host)) throw new UsageError(`--host ${JSON.stringify(target.host)} is not a host name or IP address`);
     if (!USER.test(target.user)) throw new UsageError(`--user ${JSON.stringify(target.user)} is not a user name`);
     let params: AnyParams = base;
@@ -312,9 +356,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       forceUnlock: args['force-unlock'],
       commit: args.commit,
       ...TIMING_DEFAULTS,
-      settleMs: seconds(args.settle, '--settle', 0),
-      startTimeoutMs: seconds(args['start-timeout'], '--start-timeout', 1),
-      connectTimeoutMs: seconds(args['connect-timeout'], '--connect-timeout', 1),
+      settleMs: seconds(numberText('settle'), '--settle', 0),
+      startTimeoutMs: seconds(numberText('start-timeout'), '--start-timeout', 1),
+      connectTimeoutMs: seconds(numberText('connect-timeout'), '--connect-timeout', 1),
     });
   }
   if (args['print-config']) return { kind: 'print-config', text: describeSettings(runs, argv, layers) };
@@ -323,8 +367,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
     // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
     if (!args['dry-run'] && !args.check && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
-    const concurrency = Number(args.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(args.concurrency)}`);
+    const concurrency = Number(numberText('concurrency'));
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(numberText('concurrency'))}`);
     return { kind: 'fleet', runbook, runs, json: args.json, concurrency };
   }
   const options = runs[0]!;

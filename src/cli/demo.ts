@@ -1,9 +1,9 @@
-// --demo and fake-host: the real tool over real SSH against the built-in fake host, no server needed.
+// --demo: the real tool over real SSH against the built-in fake host, no server needed.
 import { run, type RunIO } from '../core/run.js';
 import type { RunOptions } from '../core/options.js';
 import type { Runbook } from '../core/types.js';
 import { EXIT } from '../errors.js';
-import { describeFakeHost, startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
+import { startFakeHost, type FakeHost, type FaultName } from '../fake-host/host.js';
 import type { CliIO } from './main.js';
 import { printReport } from './output.js';
 
@@ -33,34 +33,16 @@ export async function runDemo(io: CliIO, runIO: RunIO, command: { runbook: Runbo
     if (options.action === 'rollback' && !options.dryRun) {
       out.write('First the fix is applied, so that there is something to roll back:\n');
       const applied = await run({ ...options, action: 'apply' }, command.runbook, runIO);
-      printReport(io, applied, false, command.runbook);
+      printReport(io, applied, false, { headlines: command.runbook.headlines, undoHint: null });
       if (applied.exitCode !== EXIT.ok) return applied.exitCode;
       out.write('\nNow the rollback:\n');
     }
     const report = await run(options, command.runbook, runIO);
-    printReport(io, report, command.json, command.runbook);
+    // The demo's host is thrown away when the demo ends, so "the same command with --rollback" would start a fresh,
+    // broken host with nothing to roll back: point at the demo that shows a rollback instead.
+    printReport(io, report, command.json, { headlines: command.runbook.headlines, undoHint: 'To see a rollback: apply-ws-fix --demo --rollback (each demo starts a fresh host)' });
     return report.exitCode;
   } finally {
     await host.close();
   }
-}
-
-/** Serves a fake host until SIGINT/SIGTERM, printing what a client needs to reach it. */
-export async function serveFakeHost(io: CliIO, command: { port: number; faults: string[]; streamlit: 'seed' | 'tornado'; json: boolean }): Promise<number> {
-  const host = await startFakeHost({ port: command.port, streamlit: command.streamlit });
-  for (const fault of command.faults) host.faults.add(fault as FaultName);
-  // --json: one line a CI script can read; otherwise the text a person reads.
-  io.stdout.write(
-    command.json
-      ? `${JSON.stringify({ host: host.host, port: host.port, user: host.user, identity: host.privateKeyPath, knownHosts: host.knownHostsPath, knownHostsLine: host.knownHostsLine, hostKeyFingerprint: host.hostKeyFingerprint, url: host.publicUrl })}\n`
-      : `${describeFakeHost(host)}\n`,
-  );
-  await new Promise<void>((resolve) => {
-    const unregister = io.onSignal(() => {
-      unregister();
-      resolve();
-    });
-  });
-  await host.close();
-  return EXIT.ok;
 }

@@ -10,6 +10,8 @@ import { toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
 import { printReport } from './output.js';
 import { parseArgs } from './args.js';
+import { unknownEnvWarnings } from './suggest.js';
+import { canRedraw, useColor } from './terminal.js';
 
 export { printReport } from './output.js';
 
@@ -86,13 +88,15 @@ async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runb
   if (command.json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
   const exitCode = worstExitCode(reports.map((r) => r.exitCode));
   (command.json ? io.stderr : io.stdout).write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
-  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report, command.runbook.headlines)}\n`);
+  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report, { headlines: command.runbook.headlines })}\n`);
   return exitCode;
 }
 
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const interactive = Boolean(io.stdin.isTTY && io.stdout.isTTY);
+  // A mistyped APPLY_WS_FIX_* variable would otherwise be ignored in silence (not while completing a word).
+  if (!argv.includes('--get-yargs-completions')) for (const warning of unknownEnvWarnings(io.env)) io.stderr.write(`apply-ws-fix: warning: ${warning}\n`);
   try {
     const command = await parseArgs(argv, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion(), readStdin: () => readAll(io.stdin) });
     if (command.kind === 'runbooks') return await listRunbooks(io, command.json);
@@ -110,15 +114,17 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       return EXIT.ok;
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
-    if (command.kind === 'fake-host') return await (await import('./demo.js')).serveFakeHost(io, command);
+    if (command.kind === 'fake-host') return await (await import('./fake-host-run.js')).fakeHostCommand(io, command);
     const [{ run }, { sshConnector }] = await Promise.all([import('../core/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
-    const plain = !io.stdout.isTTY || Boolean(io.env['CI']) || first.verbose;
+    const output = json ? io.stderr : io.stdout;
+    const plain = !canRedraw(output, io.env) || !io.stdout.isTTY || first.verbose;
     const interrupt: InterruptState = { signal: null };
     const runIO: RunIO = {
       renderer: plain ? 'simple' : 'default',
-      output: json ? io.stderr : io.stdout,
+      output,
+      color: useColor(output, io.env),
       ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io) }),
       // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
       connect: await sshConnector(io, command.kind === 'run' ? command.options : command.kind === 'fleet' ? command.runs : undefined),
@@ -129,7 +135,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
       if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command);
       const report = await run(command.options, command.runbook, runIO);
-      printReport(io, report, json, command.runbook);
+      printReport(io, report, json, { headlines: command.runbook.headlines });
       return report.exitCode;
     } finally {
       unregister();

@@ -1,16 +1,28 @@
-// What a finished run prints: the JSON report on stdout with --json, else the summary.
+// What a finished run prints: the JSON report on stdout with --json, else the summary; a run that could not start
+// is an error on stderr.
 import type { RunReport } from '../core/report.js';
-import { summarize } from '../core/summary.js';
-import type { Runbook } from '../core/types.js';
+import { summarize, type SummaryOptions } from '../core/summary.js';
 
 export interface OutputStreams {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
-/** The output of a finished run: JSON on stdout with --json, else the summary. */
-export function printReport(io: OutputStreams, report: RunReport, json: boolean, runbook?: Runbook): void {
+/** The output of a finished run: JSON on stdout with --json, else the summary; a run that could not start is an error. */
+export function printReport(io: OutputStreams, report: RunReport, json: boolean, summary: SummaryOptions = {}): void {
   if (json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  (json ? io.stderr : io.stdout).write(`\n${summarize(report, runbook?.headlines)}\n`);
+  else if (report.outcome === 'could-not-start' && report.error) {
+    // Nothing ran, so there is no summary to give: what failed, and the fix, on stderr like any other error.
+    io.stderr.write(`${couldNotStart(report)}\n`);
+    return;
+  }
+  (json ? io.stderr : io.stdout).write(`\n${summarize(report, summary)}\n`);
+}
+
+/** Two lines for a run that could not start: the error with where it happened, then the remedy. */
+export function couldNotStart(report: RunReport): string {
+  const where = `${report.user}@${report.host}:${report.port}`;
+  const message = report.error!.message.replace(/\n/g, ' ');
+  return `apply-ws-fix: could not start on ${where} (nothing was changed): ${message}${report.error!.remedy ? `\n${report.error!.remedy}` : ''}`;
 }
 

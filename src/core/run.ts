@@ -13,7 +13,8 @@ import { REPORT_SCHEMA_VERSION, toolVersion, type Outcome, type RunReport } from
 import { journalRollback } from './rollback.js';
 import { RunScope } from './scope.js';
 import { Session } from './session.js';
-import { changeTask, checkWaveTask, checkWaves, listrOptions, write, type RunIO } from './tasks.js';
+import { colorDiff } from '../lib/diff-color.js';
+import { changeTask, checkWaveTasks, checkWaves, listrOptions, write, type RunIO } from './tasks.js';
 import type { ActionSpec, Check, Diagnosis, Fact, Runbook, Step, StepPlan } from './types.js';
 import { recoveryCommands, stepIndex, unwind } from './unwind.js';
 
@@ -242,7 +243,8 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const diffs = planned.flatMap(({ plan }) => (plan.kind === 'change' && plan.diff !== undefined ? [plan.diff] : []));
     report.diff = diffs.length > 0 ? diffs.join('\n') : null;
     const header = `${session.label} (${runbook.describe?.(params) ?? project.path})`;
-    write(io, describePlan(header, planned, spec.checks, plannedAfter));
+    const described = describePlan(header, planned, spec.checks, plannedAfter);
+    write(io, io.color ? colorDiff(described) : described);
     const changes = planned.filter(({ plan }) => plan.kind === 'change');
 
     if (options.action === 'check') return await checkOnly(scope, spec.checks, changes.length > 0, report, io, finish);
@@ -266,7 +268,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       await new Listr(
         [
           ...planned.map(({ step, plan }) => changeTask(scope, step, plan, report.steps, io.onProgress)),
-          ...checkWaves(spec.checks).map((wave) => checkWaveTask(scope.execContext(), wave, report.steps, io.onProgress)),
+          ...checkWaves(spec.checks).flatMap((wave) => checkWaveTasks(scope.execContext(), wave, report.steps, io.onProgress)),
         ],
         listrOptions(io),
       ).run();
@@ -318,7 +320,7 @@ async function checkOnly(scope: RunScope, checks: readonly Check[], needsChange:
       }),
   }));
   await new Listr(
-    checkWaves(kept).map((wave) => checkWaveTask(ctx, wave, report.steps, io.onProgress)),
+    checkWaves(kept).flatMap((wave) => checkWaveTasks(ctx, wave, report.steps, io.onProgress)),
     { ...listrOptions(io), exitOnError: false },
   )
     .run()

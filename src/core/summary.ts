@@ -17,8 +17,16 @@ const HEADLINES: Record<RunReport['outcome'], string> = {
   'could-not-start': 'Could not start: nothing was changed',
 };
 
-/** The human summary of a report, a few lines long; a runbook may word its own headlines. */
-export function summarize(report: RunReport, headlines: Partial<Record<string, string>> = {}): string {
+export interface SummaryOptions {
+  /** The line after a successful apply that says how to undo it; null leaves it out (the demo's host is gone by then). */
+  undoHint?: string | null;
+  /** Headlines a runbook words better than the core ("the WebSocket fix is live"). */
+  headlines?: Partial<Record<string, string>> | undefined;
+}
+
+/** The human summary of a report, a few lines long. */
+export function summarize(report: RunReport, options: SummaryOptions = {}): string {
+  const headlines = options.headlines ?? {};
   const ok = report.exitCode === 0;
   const lines = [`${ok ? '✔' : '✖'} ${headlines[report.outcome] ?? HEADLINES[report.outcome]} (${report.user}@${report.host}:${report.port}, ${(report.durationMs / 1000).toFixed(1)} s, exit ${report.exitCode})`];
   if (report.error) {
@@ -44,6 +52,7 @@ export function summarize(report: RunReport, headlines: Partial<Record<string, s
     lines.push('  To put the host back by hand:');
     for (const command of report.recovery) lines.push(`    ${command}`);
   }
-  if (report.outcome === 'applied') lines.push('  To undo: the same command with --rollback');
+  const undoHint = options.undoHint === undefined ? 'To undo: the same command with --rollback' : options.undoHint;
+  if (report.outcome === 'applied' && undoHint !== null) lines.push(`  ${undoHint}`);
   return lines.join('\n');
 }

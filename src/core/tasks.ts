@@ -1,5 +1,5 @@
 // The task list an operator watches: each step and check a listr2 task, each with its report entry.
-import { ListrLogger, ProcessOutput, type ListrTask } from 'listr2';
+import { ListrLogger, ListrLogLevels, ProcessOutput, type ListrTask, type LoggerFieldOptions } from 'listr2';
 import { messageOf } from '../errors.js';
 import type { StepReport } from './report.js';
 import type { InterruptState } from './session.js';
@@ -17,8 +17,18 @@ export interface RunIO {
   confirm?: (question: string) => Promise<boolean>;
   connect(options: RunOptions): Promise<Transport>;
   interrupt: InterruptState;
+  /** Colour the plan's diff (a terminal, or FORCE_COLOR; never with NO_COLOR). */
+  color?: boolean;
   /** The title of each step as it starts, for a fleet's per-host task group. */
   onProgress?: (line: string) => void;
+}
+
+// A failed task's line is "✖ title", without listr2's "[FAILED: message]": the message is said once, by the summary
+// (or, for a run that could not start, by the two-line error on stderr).
+class FailureOnceLogger extends ListrLogger {
+  override log(level: ListrLogLevels, message: string | any[], options?: LoggerFieldOptions): void {
+    super.log(level, message, level === ListrLogLevels.FAILED && options ? { ...options, suffix: undefined } : options);
+  }
 }
 
 // The listr2 options of every stage: our own signal handling, and the renderer the CLI chose.
@@ -29,8 +39,8 @@ export function listrOptions(io: RunIO) {
     fallbackRendererCondition: io.renderer === 'simple',
     registerSignalListeners: false,
     exitOnError: true,
-    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(io.output, io.output) }), collapseSubtasks: false },
-    fallbackRendererOptions: { logger: new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(io.output, io.output) }) },
+    rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(io.output, io.output) }), collapseSubtasks: false, showErrorMessage: false },
+    fallbackRendererOptions: { logger: new FailureOnceLogger({ useIcons: true, processOutput: new ProcessOutput(io.output, io.output) }) },
   };
 }
 
@@ -85,17 +95,36 @@ export function checkWaves(checks: readonly Check[]): Check[][] {
   return waves;
 }
 
-// One task a wave: its checks run side by side, and every one of them finishes before the first failure is thrown,
-// so no check is still talking to the host when the rollback starts.
-export function checkWaveTask(ctx: ExecContext, wave: readonly Check[], results: StepReport[], progress?: (line: string) => void): ListrTask {
-  return {
-    title: wave.map((check) => check.title).join(' · '),
-    task: async (_, task) => {
-      for (const check of wave) progress?.(check.title);
-      const settled = await Promise.allSettled(wave.map((check) => runStep(ctx.checkpoint, check, () => check.run(ctx), results)));
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      task.title = wave.map((check, i) => `${check.title}: ${(settled[i] as PromiseFulfilledResult<string>).value}`).join('\n');
+// A wave: its checks run side by side as subtasks of an untitled task, so each check is a row with its own ✔/✖ (one
+// task with a two-line title drew the second check without its icon). Every check of the wave finishes before the
+// first failure is thrown, by an untitled task after it, so no check is still talking to the host when the rollback
+// starts.
+export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results: StepReport[], progress?: (line: string) => void): ListrTask[] {
+  const failures: unknown[] = [];
+  return [
+    {
+      task: (_, task) => {
+        for (const check of wave) progress?.(check.title);
+        return task.newListr(
+          wave.map((check) => ({
+            title: check.title,
+            task: async (_, sub) => {
+              try {
+                sub.title = `${check.title}: ${await runStep(ctx.checkpoint, check, () => check.run(ctx), results)}`;
+              } catch (error) {
+                failures.push(error);
+                throw error;
+              }
+            },
+          })),
+          { concurrent: true, exitOnError: false },
+        );
+      },
     },
-  };
+    {
+      task: () => {
+        if (failures.length > 0) throw failures[0];
+      },
+    },
+  ];
 }

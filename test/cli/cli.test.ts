@@ -71,9 +71,9 @@ describe('the built CLI', () => {
   });
 
   it('a port with no SSH server: exit 3 and what to check', async () => {
-    const { exitCode, stdout } = await cli(['--host', '127.0.0.1', '--port', '9', '--dry-run', '--known-hosts', '/dev/null', '--identity', CLI]);
+    const { exitCode, stderr } = await cli(['--host', '127.0.0.1', '--port', '9', '--dry-run', '--known-hosts', '/dev/null', '--identity', CLI]);
     expect(exitCode).toBe(3);
-    expect(stdout).toMatch(/connection refused|Could not start/);
+    expect(stderr).toMatch(/^apply-ws-fix: could not start on jnxmas@127\.0\.0\.1:9 \(nothing was changed\)/);
   });
 });
 
@@ -110,9 +110,9 @@ describe('fake-host: the mocked SSH host for CI pipelines', () => {
     await writeFile(empty, '');
     const args = target();
     args[args.indexOf('--known-hosts') + 1] = empty;
-    const { exitCode, stdout } = await cli([...args, '--dry-run']);
+    const { exitCode, stderr } = await cli([...args, '--dry-run']);
     expect(exitCode).toBe(3);
-    expect(stdout).toContain(info.hostKeyFingerprint);
+    expect(stderr).toContain(info.hostKeyFingerprint);
   });
 });
 

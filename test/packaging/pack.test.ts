@@ -86,10 +86,33 @@ describe('npm pack', () => {
   });
 
   it('ships nothing else: no TypeScript sources, tests, bench, CI files, scripts, docs or node_modules', () => {
-    const allowed = [/^package\.json$/, /^README\.md$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
+    const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
     expect(packed.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
-    const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|docs|\.ci|dist\/bench)\/|(?<!\.d)\.ts$/;
+    const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|\.ci|dist\/bench)\/|^docs\/(?!demo\.png$)|(?<!\.d)\.ts$/;
     expect(packed.filter((path) => forbidden.test(path))).toEqual([]);
+  });
+
+  it('ships the MIT LICENSE package.json names, and the CHANGELOG', () => {
+    expect(packed).toContain('LICENSE');
+    expect(packed).toContain('CHANGELOG.md');
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).license).toBe('MIT');
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    expect(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8')).toContain(`## ${PKG.version}`);
+  });
+
+  // The registry's page shows the README but resolves no path inside the package: the picture is shipped, and the
+  // README points at this version's copy of it on a CDN that serves published packages' files.
+  it("shows the README's pictures from the package: each one ships, and its URL names this version", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+    expect(images.length).toBeGreaterThan(0);
+    const prefix = `https://cdn.jsdelivr.net/npm/${PKG.name}@${PKG.version}/`;
+    for (const url of images) {
+      expect(url.startsWith(prefix), `${url} is not served from the published package (${prefix}…)`).toBe(true);
+      const path = url.slice(prefix.length);
+      expect(packed, `${path} is not in the tarball`).toContain(path);
+      expect(existsSync(join(ROOT, path))).toBe(true);
+    }
   });
 
   // The maps point at ../../src/*.ts, which does not ship: in the tarball they are dead weight.
@@ -146,6 +169,19 @@ describe('the tarball installed with npm install -g into a temporary prefix', ()
     expect(exitCode, stderr).toBe(0);
     expect(stdout).toContain('--demo');
   });
+
+  it('installs without execa, which only the tests use', () => {
+    const installed = join(prefix, 'lib', 'node_modules', PKG.name);
+    expect(existsSync(join(installed, 'node_modules', 'ssh2')) || existsSync(join(prefix, 'lib', 'node_modules', 'ssh2')), 'a runtime dependency is missing').toBe(true);
+    expect(existsSync(join(installed, 'node_modules', 'execa'))).toBe(false);
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'execa'))).toBe(false);
+  });
+
+  it('fake-host -- <command> runs the installed CLI against the fake host, with no flags', async () => {
+    const { exitCode, stdout, stderr } = await run(['fake-host', '--', bin, '--dry-run', '--json']);
+    expect(exitCode, stderr).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ outcome: 'dry-run', exitCode: 0, host: '127.0.0.1' });
+  }, 60_000);
 
   it('--demo --json applies the fix to the fake host from the installed copy', async () => {
     const { exitCode, stdout, stderr } = await run(['--demo', '--settle', '0.5', '--json']);
