@@ -1,20 +1,23 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { basename } from 'node:path';
 import type { ServerChannel } from 'ssh2';
 
 export interface ExecEnvironment {
   home: string;
   user: string;
   binDir: string;
+  /** The user's login shell, which sshd runs every command with (`shell -c command`). */
+  shell: string;
 }
 
 // What sshd hands a non-interactive command: a clean login-like environment, not the server's own.
-export function remoteEnv({ home, user, binDir }: ExecEnvironment): Record<string, string> {
+export function remoteEnv({ home, user, binDir, shell }: ExecEnvironment): Record<string, string> {
   return {
     HOME: home,
     USER: user,
     LOGNAME: user,
-    SHELL: '/bin/bash',
+    SHELL: shell,
     PATH: `${binDir}:/usr/local/bin:/usr/bin:/bin`,
     LANG: 'C.UTF-8',
   };
@@ -26,9 +29,9 @@ export interface RunningExec {
   readonly done: Promise<void>;
 }
 
-// Runs one exec request like sshd does: `bash -c <command>`, raw bytes both ways, exit status last.
+// Runs one exec request like sshd does: `<login shell> -c <command>`, raw bytes both ways, exit status last.
 export function runExec(channel: ServerChannel, command: string, env: ExecEnvironment): RunningExec {
-  const child = spawn('/bin/bash', ['-c', command], {
+  const child = spawn(env.shell, ['-c', command], {
     cwd: env.home,
     env: remoteEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -71,7 +74,7 @@ export function runExec(channel: ServerChannel, command: string, env: ExecEnviro
   };
   const done = new Promise<void>((resolve) => {
     child.on('error', (error) => {
-      output.push('stderr', Buffer.from(`bash: ${error.message}\n`));
+      output.push('stderr', Buffer.from(`${basename(env.shell)}: ${error.message}\n`));
       void finish(127, null).then(resolve);
     });
     child.on('close', (code, signal) => {

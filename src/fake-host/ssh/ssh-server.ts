@@ -10,7 +10,9 @@ export interface SshServerOptions extends ExecEnvironment {
   hostPrivateKey: string;
   clientPublicKey: string;
   port: number;
-  stats: { connections: number; commands: string[] };
+  stats: { connections: number; commands: string[]; peakSessions: number };
+  /** Session channels open at once on one connection, as sshd_config's MaxSessions (OpenSSH's default: 10). */
+  maxSessions: number;
 }
 
 export interface SshServer {
@@ -41,8 +43,22 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
     client.on('authentication', (ctx) => authenticate(ctx, options.user, allowed, allowedBlob));
     client.on('ready', () => {
       options.stats.connections += 1;
+      // Past MaxSessions, sshd refuses the channel open: "administratively prohibited" (ssh2 answers so while
+      // noMoreSessions is set). A session counts until both sides have closed it.
+      let sessions = 0;
+      const limitSessions = (): void => {
+        client.noMoreSessions = sessions >= options.maxSessions;
+      };
+      limitSessions();
       client.on('session', (acceptSession) => {
         const session = acceptSession();
+        sessions += 1;
+        options.stats.peakSessions = Math.max(options.stats.peakSessions, sessions);
+        limitSessions();
+        session.once('close', () => {
+          sessions -= 1;
+          limitSessions();
+        });
         let exec: RunningExec | undefined;
         session.on('env', (accept) => accept?.());
         session.on('pty', (_accept, reject) => reject?.());
