@@ -1,5 +1,6 @@
 // How many session channels a connection may have open at once. sshd refuses the channel past its MaxSessions
-// (OpenSSH's default: 10) with "administratively prohibited", and a read burst asks for more than that at once.
+// (OpenSSH's default: 10): a channel open failure, "open failed" (reason 2 from OpenSSH 9; other servers say
+// "administratively prohibited"), and a read burst asks for about that many at once.
 
 /** Channels the transport opens at once on one connection, unless the server shows it allows fewer. */
 export const DEFAULT_MAX_CHANNELS = 8;

@@ -1,5 +1,5 @@
 // The transport's channel limit against the fake host, whose sshd refuses session channels past MaxSessions as
-// OpenSSH does ("administratively prohibited"): never more than 8 at once, and a refused channel waits, not fails.
+// OpenSSH does (channel open failure, reason 2): never more than 8 at once, and a refused channel waits, not fails.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { connectSsh } from '../../src/transport/ssh.js';
@@ -44,7 +44,7 @@ describe('channels on one connection', () => {
     try {
       const outcomes = await Promise.allSettled([raw.exec('sleep 0.3'), raw.exec('sleep 0.3'), raw.exec('true')]);
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
-      expect(((outcomes[2] as PromiseRejectedResult).reason as { reason?: number }).reason).toBe(1); // administratively prohibited
+      expect(((outcomes[2] as PromiseRejectedResult).reason as { reason?: number }).reason).toBe(2); // OpenSSH's reason (connect failed)
     } finally {
       raw.end();
     }

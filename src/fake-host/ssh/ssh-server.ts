@@ -43,23 +43,21 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
     client.on('authentication', (ctx) => authenticate(ctx, options.user, allowed, allowedBlob));
     client.on('ready', () => {
       options.stats.connections += 1;
-      // Past MaxSessions, sshd refuses the channel open: "administratively prohibited" (ssh2 answers so while
-      // noMoreSessions is set). A session counts until both sides have closed it.
+      // Past MaxSessions, sshd refuses the channel open: reason 2 (connect failed), "open failed"; ssh2's reject()
+      // sends the same reason, without the words. A session counts until both sides have closed it.
       let sessions = 0;
-      const limitSessions = (): void => {
-        client.noMoreSessions = sessions >= options.maxSessions;
-      };
-      limitSessions();
-      client.on('session', (acceptSession) => {
+      client.on('session', (acceptSession, rejectSession) => {
+        if (sessions >= options.maxSessions) {
+          rejectSession();
+          return;
+        }
         const session = acceptSession();
+        let exec: RunningExec | undefined;
         sessions += 1;
         options.stats.peakSessions = Math.max(options.stats.peakSessions, sessions);
-        limitSessions();
         session.once('close', () => {
           sessions -= 1;
-          limitSessions();
         });
-        let exec: RunningExec | undefined;
         session.on('env', (accept) => accept?.());
         session.on('pty', (_accept, reject) => reject?.());
         session.on('shell', (_accept, reject) => reject());
