@@ -131,7 +131,7 @@ interface Ssh2PendingWrites {
  * the previous one, and ssh2's record of a finished chunk is cleared first. The command's pipes are paused while
  * too much waits, so a slow client slows the command down instead of filling memory.
  */
-export class ChannelOutput {
+class ChannelOutput {
   private readonly queue: { stream: StreamName; data: Buffer }[] = [];
   private queuedBytes = 0;
   private writing = false;
