@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
+import { connectSsh } from '../../src/transport/ssh.js';
 import { runAgainst } from '../helpers/fake-run.js';
 import { BROKEN_TEMPLATE, FIXED_TEMPLATE } from '../fake-host/helpers.js';
 
@@ -19,6 +20,24 @@ afterEach(async () => {
 });
 
 describe.each(SHELLS)('login shell %s', (shell) => {
+  it.skipIf(!existsSync(shell))('stdin, exit status and a killing signal pass through the /bin/sh in between', async () => {
+    host = await startFakeHost({ loginShell: shell });
+    const h = host;
+    const transport = await connectSsh({ host: h.host, port: h.port, user: h.user, identity: h.privateKeyPath, knownHosts: h.knownHostsPath, connectTimeoutMs: 5000, env: {} });
+    try {
+      const bytes = Buffer.from([0x00, 0xff, 0x5c, 0x27, 0x0a, 0x24]);
+      const echo = await transport.exec("cat; printf '%s' \"$0\" >&2; exit 7", { stdin: bytes });
+      expect(echo).toMatchObject({ code: 7, signal: null });
+      expect(echo.stdout.equals(bytes)).toBe(true);
+      expect(echo.stderr.toString()).toBe('/bin/sh');
+      const killed = await transport.exec('kill -TERM $$');
+      expect(killed).toMatchObject({ code: null, signal: 'SIGTERM' });
+    } finally {
+      await transport.close();
+    }
+  });
+
+
   it.skipIf(!existsSync(shell))('dry-run, apply and rollback all work, every command under /bin/sh', async () => {
     host = await startFakeHost({ crashWindowMs: 150, loginShell: shell });
     const dry = await runAgainst(host, { dryRun: true });
