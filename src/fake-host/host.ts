@@ -25,6 +25,10 @@ export interface FakeHostOptions {
   composeJson?: 'ndjson' | 'array';
   crashWindowMs?: number;
   slowStartMs?: number;
+  /** The remote user's login shell, which runs every command as sshd does (default /bin/bash). */
+  loginShell?: string;
+  /** sshd_config's MaxSessions: session channels at once per connection (default 10, OpenSSH's). */
+  maxSessions?: number;
 }
 
 export interface ContainerView {
@@ -51,7 +55,8 @@ export interface FakeHost {
   readonly projectDir: string;
   readonly templatePath: string;
   readonly faults: Set<FaultName>;
-  readonly stats: { connections: number; commands: string[] };
+  /** Connections accepted, every command line received, and the most session channels one connection had open at once. */
+  readonly stats: { connections: number; commands: string[]; peakSessions: number };
   container(service?: string): ContainerView | undefined;
   close(): Promise<void>;
 }
@@ -100,7 +105,7 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
     await writeFile(privateKeyPath, keys.clientPrivate, { mode: 0o600 });
     await writeFile(`${privateKeyPath}.pub`, `${keys.clientPublic} fake-host-client\n`, { mode: 0o644 });
 
-    const stats = { connections: 0, commands: [] as string[] };
+    const stats = { connections: 0, commands: [] as string[], peakSessions: 0 };
     const ssh = await startSshServer({
       hostPrivateKey: keys.hostPrivate,
       clientPublicKey: keys.clientPublic,
@@ -108,6 +113,8 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
       user,
       home,
       binDir,
+      shell: options.loginShell ?? '/bin/bash',
+      maxSessions: options.maxSessions ?? 10,
       stats,
     });
     cleanups.push(() => ssh.close());

@@ -53,3 +53,27 @@ export function shellJoin(words: readonly Word[]): string {
 export function andThen(...commands: string[]): string {
   return commands.join(' && ');
 }
+
+/**
+ * One word that sh, bash, dash, zsh and fish all read back as `value`. POSIX single quotes are not enough for fish,
+ * where `\\` and `\'` are escapes even inside them; so each backslash and single quote stands outside the quotes,
+ * escaped (`\\`, `\'`), which every one of those shells reads the same way, and the runs between are single-quoted.
+ */
+export function anyShellQuote(value: string): string {
+  if (value.includes('\0')) throw new Error('a remote argument cannot contain a NUL byte');
+  if (value === '') return "''";
+  return value
+    .split(/([\\'])/)
+    .filter((part) => part !== '')
+    .map((part) => (part === '\\' ? '\\\\' : part === "'" ? "\\'" : `'${part}'`))
+    .join('');
+}
+
+/**
+ * A command line as sent to sshd, which hands it to the user's login shell: that shell only replaces itself with
+ * /bin/sh, so the command runs under POSIX sh whatever the login shell is (zsh fails on an unmatched glob, fish
+ * parses another syntax). Stdin, the exit status and a killing signal all belong to /bin/sh then, as Ansible does.
+ */
+export function underPosixShell(command: string): string {
+  return `exec /bin/sh -c ${anyShellQuote(command)}`;
+}

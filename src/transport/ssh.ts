@@ -4,11 +4,13 @@ import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
 import { AppError, StartError, messageOf } from '../errors.js';
+import { underPosixShell } from '../shell/quote.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
 import { hostKeyError, hostKeyVerifier, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
 import { knownKeyTypes, readKnownHostsFiles } from './known-hosts.js';
 import type { JumpHost, SshSettings } from './target.js';
+import { ChannelSlots, DEFAULT_MAX_CHANNELS, channelRefused } from './channel-slots.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
 export interface SshTarget {
@@ -205,20 +207,35 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
 }
 
 class SshTransport implements Transport {
+  private readonly channels: ChannelSlots;
+
   constructor(
     private readonly ssh: NodeSSH,
     readonly label: string,
     private readonly closeBastions: () => void,
-  ) {}
+    maxChannels: number = DEFAULT_MAX_CHANNELS,
+  ) {
+    this.channels = new ChannelSlots(maxChannels);
+  }
 
-  // Collects raw bytes (node-ssh would trim strings) and enforces the command's timeout.
+  // At most maxChannels at once on the connection; a command waits for a free channel, and its timeout starts then.
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    try {
+      return await this.channels.run(() => this.execNow(command, options));
+    } catch (error) {
+      if (!channelRefused(error)) throw error;
+      throw new Error(`${this.label} refused to open a session channel even with none other open (${messageOf(error)}); its sshd_config may set MaxSessions 0`, { cause: error });
+    }
+  }
+
+  // One channel: the command under /bin/sh, raw bytes collected (node-ssh would trim strings), the timeout enforced.
+  private async execNow(command: string, options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     let channel: { close(): void; signal?(name: string): void } | undefined;
-    const run = this.ssh.execCommand(command, {
+    const run = this.ssh.execCommand(underPosixShell(command), {
       ...(options.stdin !== undefined ? { stdin: toStdin(options.stdin) } : {}),
       noTrim: true,
       onStdout: (chunk) => stdout.push(chunk),

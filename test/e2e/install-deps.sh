@@ -16,6 +16,10 @@ want=(
   /usr/bin/git:git
   /usr/bin/mkfifo:coreutils
   /usr/sbin/useradd:passwd
+  # the remote user's login shell varies per e2e case (cli-shells.test.ts)
+  /usr/bin/dash:dash
+  /usr/bin/zsh:zsh
+  /usr/bin/fish:fish
 )
 optional=""
 for arg in "$@"; do
@@ -36,7 +40,7 @@ for entry in "${want[@]}"; do
 done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "e2e deps: all present (openssh-server, openssh-client, nginx, openssl, gettext-base, git)"
+  echo "e2e deps: all present (openssh-server, openssh-client, nginx, openssl, gettext-base, git, dash, zsh, fish)"
   exit 0
 fi
 

@@ -84,6 +84,54 @@ describe('SSH server: exec like sshd', () => {
     expect(r.err).toContain(createHash('sha256').update(big).digest('hex'));
   });
 
+  it('keeps stderr written while stdout waits for a client that does not read, and exits only after both', async () => {
+    const { Client } = await import('ssh2');
+    const client = new Client();
+    await new Promise<void>((resolve, reject) => {
+      client
+        .on('ready', () => resolve())
+        .on('error', reject)
+        .connect({ host: host.host, port: host.port, username: host.user, privateKey: readFileSync(host.privateKeyPath) });
+    });
+    try {
+      const big = Buffer.alloc(8 * 1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31) % 253;
+      await session.exec('cat > stalled.bin; rm -f stalled.mark', big);
+      // cat blocks once the channel's window is used up; the stderr line and the mark come while it waits
+      const command = 'cat stalled.bin & sleep 0.5; printf "while stalled" >&2; : > stalled.mark; wait; printf " and after" >&2';
+      const result = await new Promise<{ code: number | null; stdout: Buffer; stderr: string; order: string[] }>((resolve, reject) => {
+        client.exec(command, (error, channel) => {
+          if (error) return reject(error);
+          const out: Buffer[] = [];
+          const err: Buffer[] = [];
+          const order: string[] = [];
+          let code: number | null = null;
+          channel.pause();
+          channel.on('data', (d: Buffer) => out.push(d));
+          channel.stderr.on('data', (d: Buffer) => err.push(d));
+          channel.on('exit', (c: number | null) => {
+            code = c;
+            order.push(`exit after ${Buffer.concat(out).length} bytes`);
+          });
+          channel.on('close', () => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString(), order }));
+          channel.end();
+          void (async () => {
+            for (let i = 0; i < 500 && !existsSync(join(host.home, 'stalled.mark')); i++) await pause(10);
+            channel.resume();
+          })();
+        });
+      });
+      expect(existsSync(join(host.home, 'stalled.mark'))).toBe(true);
+      expect(result.stderr).toBe('while stalled and after');
+      expect(result.stdout.length).toBe(big.length);
+      expect(result.stdout.equals(big)).toBe(true);
+      expect(result.code).toBe(0);
+      expect(result.order).toEqual([`exit after ${big.length} bytes`]);
+    } finally {
+      client.end();
+    }
+  });
+
   it('reads a file with no trailing newline exactly', async () => {
     const r = await session.exec(`printf 'last line without newline' > f.txt && cat f.txt`);
     expect(r.stdout.toString('latin1')).toBe('last line without newline');

@@ -10,7 +10,9 @@ export interface SshServerOptions extends ExecEnvironment {
   hostPrivateKey: string;
   clientPublicKey: string;
   port: number;
-  stats: { connections: number; commands: string[] };
+  stats: { connections: number; commands: string[]; peakSessions: number };
+  /** Session channels open at once on one connection, as sshd_config's MaxSessions (OpenSSH's default: 10). */
+  maxSessions: number;
 }
 
 export interface SshServer {
@@ -41,9 +43,21 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
     client.on('authentication', (ctx) => authenticate(ctx, options.user, allowed, allowedBlob));
     client.on('ready', () => {
       options.stats.connections += 1;
-      client.on('session', (acceptSession) => {
+      // Past MaxSessions, sshd refuses the channel open: reason 2 (connect failed), "open failed"; ssh2's reject()
+      // sends the same reason, without the words. A session counts until both sides have closed it.
+      let sessions = 0;
+      client.on('session', (acceptSession, rejectSession) => {
+        if (sessions >= options.maxSessions) {
+          rejectSession();
+          return;
+        }
         const session = acceptSession();
         let exec: RunningExec | undefined;
+        sessions += 1;
+        options.stats.peakSessions = Math.max(options.stats.peakSessions, sessions);
+        session.once('close', () => {
+          sessions -= 1;
+        });
         session.on('env', (accept) => accept?.());
         session.on('pty', (_accept, reject) => reject?.());
         session.on('shell', (_accept, reject) => reject());

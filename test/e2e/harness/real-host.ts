@@ -29,6 +29,7 @@ import {
   mustRun,
   processesOfUid,
   run,
+  setLoginShell,
   signal,
   sleep,
   terminate,
@@ -83,6 +84,10 @@ export interface RealHostOptions {
   template?: string;
   // How the app answers a plain request on /_stcore/stream: 'seed' 426, 'tornado' GET 400 / HEAD 405.
   upstreamMode?: UpstreamMode;
+  // The remote user's login shell (default /bin/bash); sshd runs every command with it.
+  loginShell?: string;
+  // sshd's MaxSessions; default: OpenSSH's own (10).
+  maxSessions?: number;
 }
 
 export interface ContainerState {
@@ -148,6 +153,8 @@ export interface RealHost {
   containerLogs(): string;
   dockerCalls(): DockerCall[];
   dropSshConnections(): Promise<number>;
+  // The remote user's login shell from the next SSH connection on (usermod -s); reset() keeps it.
+  setLoginShell(shell: string): Promise<void>;
   // Back to the broken host as started: files, git, images, container, faults, upstream mode.
   reset(): Promise<void>;
   pids(): { sshd: number; dockerd: number; upstream: number; nginx: number };
@@ -251,7 +258,7 @@ export async function startRealHost(options: RealHostOptions = {}): Promise<Real
 }
 
 async function start(userName: string, options: RealHostOptions, cleanups: Array<() => Promise<void> | void>): Promise<RealHost> {
-  const u = await ensureUser(userName);
+  const u = await ensureUser(userName, options.loginShell);
   // Leftovers of a harness that died without close(): this user is ours now (we hold its lock).
   await terminateLeavesFirst((all) => all.filter((p) => p.uid === u.uid), 1000);
 
@@ -398,7 +405,14 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
   await startDockerd();
   await bootContainer();
 
-  const sshd: Sshd = await startSshd({ dir, hostKeyPath: paths.hostKey, user: u.name, home, path: userPath });
+  const sshd: Sshd = await startSshd({
+    dir,
+    hostKeyPath: paths.hostKey,
+    user: u.name,
+    home,
+    path: userPath,
+    ...(options.maxSessions !== undefined ? { maxSessions: options.maxSessions } : {}),
+  });
   cleanups.push(() => sshd.stop());
   writeFileSync(paths.knownHosts, `[127.0.0.1]:${sshd.port} ${hostPub}\n`);
   writeFileSync(paths.mismatchedKnownHosts, `[127.0.0.1]:${sshd.port} ${otherHostPub}\n`);
@@ -527,6 +541,7 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
       }
     },
     dropSshConnections: () => sshd.dropConnections(),
+    setLoginShell: (shell) => setLoginShell(u.name, shell),
     async reset() {
       await sweepUser();
       await provision();

@@ -13,6 +13,7 @@ export interface SshdOptions {
   user: string;
   home: string;
   path: string; // PATH for sessions (SetEnv): the user's ~/bin first
+  maxSessions?: number; // MaxSessions; default: OpenSSH's own (10), as a stock sshd
 }
 
 export interface Sshd {
@@ -26,6 +27,9 @@ export interface Sshd {
   stop(): Promise<void>;
 }
 
+// OpenSSH's defaults wherever the test host does not need otherwise: the session and connection limits
+// (MaxSessions, MaxStartups, LoginGraceTime) are stock, so the tool meets what users' hosts allow.
+// Set here: where and who (port, host key, user, keys only), PATH, and no TCP forwarding (the jump-host tests).
 function config(o: SshdOptions, port: number): string {
   return `# sshd of the apply-ws-fix e2e test host (not the machine's sshd)
 Port ${port}
@@ -51,12 +55,9 @@ PermitTTY yes
 PrintMotd no
 PrintLastLog no
 UseDNS no
-MaxStartups 50:30:100
-MaxSessions 20
-LoginGraceTime 20
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
-`;
+${o.maxSessions !== undefined ? `MaxSessions ${o.maxSessions}\n` : ''}`;
 }
 
 export async function startSshd(o: SshdOptions): Promise<Sshd> {

@@ -80,9 +80,9 @@ function passwdEntry(name: string): UserInfo | undefined {
   return undefined;
 }
 
-// The dedicated remote user: created once, with a bash login shell and an unlocked (but
-// password-less) account, since sshd without PAM refuses a locked one ("!" in shadow).
-export async function ensureUser(name: string): Promise<UserInfo> {
+// The dedicated remote user: created once, with an unlocked (but password-less) account, since sshd
+// without PAM refuses a locked one ("!" in shadow); its login shell is set on every start.
+export async function ensureUser(name: string, shell = '/bin/bash'): Promise<UserInfo> {
   let user = passwdEntry(name);
   if (!user) {
     for (let attempt = 0; ; attempt++) {
@@ -95,8 +95,13 @@ export async function ensureUser(name: string): Promise<UserInfo> {
     user = passwdEntry(name);
     if (!user) throw new Error(`useradd ${name} succeeded but ${name} is not in /etc/passwd`);
   }
-  await mustRun('usermod', ['-p', '*', name]);
+  await mustRun('usermod', ['-p', '*', '-s', shell, name]);
   return user;
+}
+
+// The login shell sshd runs the user's commands with (`shell -c command`), from the next connection on.
+export async function setLoginShell(name: string, shell: string): Promise<void> {
+  await mustRun('usermod', ['-s', shell, name]);
 }
 
 export function sleep(ms: number): Promise<void> {

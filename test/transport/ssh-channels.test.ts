@@ -1,0 +1,71 @@
+// The transport's channel limit against the fake host, whose sshd refuses session channels past MaxSessions as
+// OpenSSH does (channel open failure, reason 2): never more than 8 at once, and a refused channel waits, not fails.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
+import { connectSsh } from '../../src/transport/ssh.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { runAgainst } from '../helpers/fake-run.js';
+
+let host: FakeHost | undefined;
+let transport: Transport | undefined;
+
+afterEach(async () => {
+  await transport?.close();
+  await host?.close();
+  transport = undefined;
+  host = undefined;
+});
+
+async function connectTo(h: FakeHost): Promise<Transport> {
+  return connectSsh({ host: h.host, port: h.port, user: h.user, identity: h.privateKeyPath, knownHosts: h.knownHostsPath, connectTimeoutMs: 5000, env: {} });
+}
+
+// n commands at once, each holding its channel a while; their outputs in order.
+async function burst(t: Transport, n: number): Promise<string[]> {
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => t.exec(`sleep 0.15; echo ${i}`)));
+  for (const result of results) expect(result.code).toBe(0);
+  return results.map((result) => result.stdout.toString().trim());
+}
+
+const numbers = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
+
+describe('channels on one connection', () => {
+  it('never opens more than 8 at once on a stock sshd (MaxSessions 10): the rest queue', async () => {
+    host = await startFakeHost();
+    transport = await connectTo(host);
+    expect(await burst(transport, 20)).toEqual(numbers(20));
+    expect(host.stats.peakSessions).toBe(8);
+  });
+
+  it('the fake host refuses a channel past its MaxSessions, as OpenSSH does', async () => {
+    host = await startFakeHost({ maxSessions: 2 });
+    const { connect } = await import('../fake-host/ssh-client.js');
+    const raw = await connect(host);
+    try {
+      const outcomes = await Promise.allSettled([raw.exec('sleep 0.3'), raw.exec('sleep 0.3'), raw.exec('true')]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect(((outcomes[2] as PromiseRejectedResult).reason as { reason?: number }).reason).toBe(2); // OpenSSH's reason (connect failed)
+    } finally {
+      raw.end();
+    }
+  });
+
+  it('with MaxSessions 2, a burst of 12 all run: refused channels wait for a free one', async () => {
+    host = await startFakeHost({ maxSessions: 2 });
+    transport = await connectTo(host);
+    expect(await burst(transport, 12)).toEqual(numbers(12));
+    expect(host.stats.peakSessions).toBe(2);
+    // and the next burst knows the limit already
+    expect(await burst(transport, 5)).toEqual(numbers(5));
+  });
+
+  it('with MaxSessions 2, the whole runbook runs: dry-run, apply, rollback', async () => {
+    host = await startFakeHost({ maxSessions: 2, crashWindowMs: 150 });
+    for (const overrides of [{ dryRun: true }, {}, { action: 'rollback' as const }]) {
+      const { report } = await runAgainst(host, overrides);
+      expect(report.error).toBeNull();
+      expect(report.exitCode).toBe(0);
+    }
+    expect(host.stats.peakSessions).toBe(2);
+  });
+});
