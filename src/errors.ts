@@ -96,6 +96,20 @@ export function exitCodeOf(signal: StopSignal): ExitCode {
   return signal === 'SIGINT' ? EXIT.interrupted : signal === 'SIGHUP' ? EXIT.hangup : EXIT.terminated;
 }
 
+/**
+ * A remote command ran past its timeout. Its effect is unknown (it may have finished on the host, or be running
+ * still): the connection is not re-used for it, and the unwind decides from facts it reads again.
+ */
+export class CommandTimeoutError extends AppError {
+  constructor(label: string, command: string, timeoutMs: number) {
+    super(`a remote command on ${label} ran past its ${Math.round(timeoutMs / 1000)} s timeout, and what it did is unknown: ${command}`, {
+      code: 'command-timeout',
+      exitCode: EXIT.notRestored,
+      remedy: 'Check the host (docker compose ps, the template) and run again; a slow build needs a longer timeout.',
+    });
+  }
+}
+
 /** The operator pressed Ctrl-C (or the process got SIGTERM or SIGHUP): stop at the next safe point. */
 export class InterruptedError extends AppError {
   readonly signal: StopSignal;

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConnectionLostError, InterruptedError } from '../errors.js';
 import { maskSecrets } from '../shell/mask.js';
-import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
+import { lostConnection, type ExecOptions, type ExecResult, type Transport } from '../transport/transport.js';
 import type { RunOptions } from './options.js';
 
 /** Set by the signal handler; checked at every safe point. */
@@ -18,7 +18,13 @@ export function newRunId(now = new Date()): string {
 
 /** Runs a command; a channel that closed without an exit status means the connection dropped. */
 export async function execOn(transport: Transport, label: string, command: string, options: ExecOptions): Promise<ExecResult> {
-  const result = await transport.exec(command, options);
+  let result: ExecResult;
+  try {
+    result = await transport.exec(command, options);
+  } catch (error) {
+    if (lostConnection(error)) throw new ConnectionLostError(label, command);
+    throw error;
+  }
   if (result.code === null && result.signal === null) throw new ConnectionLostError(label, command);
   return result;
 }

@@ -3,7 +3,7 @@
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
-import { AppError, StartError, messageOf } from '../errors.js';
+import { AppError, CommandTimeoutError, ConnectionLostError, StartError, messageOf } from '../errors.js';
 import { underPosixShell } from '../shell/quote.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
@@ -11,6 +11,8 @@ import { hostKeyError, hostKeyVerifier, type Endpoint, type HostKeyOutcome, type
 import { knownKeyTypes, readKnownHostsFiles } from './known-hosts.js';
 import type { JumpHost, SshSettings } from './target.js';
 import { ChannelSlots, DEFAULT_MAX_CHANNELS, channelRefused } from './channel-slots.js';
+import { lostConnection } from './transport.js';
+
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
 export interface SshTarget {
@@ -223,6 +225,9 @@ class SshTransport implements Transport {
     try {
       return await this.channels.run(() => this.execNow(command, options));
     } catch (error) {
+      if (error instanceof CommandTimeoutError) throw error;
+      // node-ssh says a dropped connection in plain words: it is a lost connection, not a bug.
+      if (lostConnection(error)) throw new ConnectionLostError(this.label, command);
       if (!channelRefused(error)) throw error;
       throw new Error(`${this.label} refused to open a session channel even with none other open (${messageOf(error)}); its sshd_config may set MaxSessions 0`, { cause: error });
     }
@@ -249,7 +254,7 @@ class SshTransport implements Transport {
       timer = setTimeout(() => {
         channel?.signal?.('KILL');
         channel?.close();
-        reject(new Error(`remote command timed out after ${Math.round(options.timeoutMs! / 1000)} s: ${command}`));
+        reject(new CommandTimeoutError(this.label, command, options.timeoutMs!));
       }, options.timeoutMs);
     });
     try {

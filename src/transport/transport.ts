@@ -35,3 +35,11 @@ export function firstLine(result: ExecResult): string {
 export function succeeded(result: ExecResult): boolean {
   return result.code === 0;
 }
+
+// How node-ssh and ssh2 say the connection is gone (after a drop, exec throws these plain Errors).
+const LOST = /Not connected to server|No response from server|Connection lost before handshake|socket (hang up|closed)|ECONNRESET|EPIPE|Channel open failure: (Connection|Not) /i;
+
+/** Whether an exec failed because the connection went away (reconnecting may help), not because of the command. */
+export function lostConnection(error: unknown): boolean {
+  return error instanceof Error && !('exitCode' in error) && LOST.test(error.message);
+}

@@ -1,8 +1,6 @@
 // The lock and the run journal on the host: a second run is refused, a dead run is found and finished, and the
 // project is one project however --dir spells it.
-import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
-import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
@@ -10,7 +8,7 @@ import { findUnfinished, parseJournal } from '../../src/core/host-journal.js';
 import { connectSsh } from '../../src/transport/ssh.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { BROKEN, DESIRED } from '../helpers/context.js';
-import { runAgainst } from '../helpers/fake-run.js';
+import { runAgainst, stateDirOf } from '../helpers/fake-run.js';
 
 let host: FakeHost;
 beforeEach(async () => {
@@ -20,12 +18,7 @@ afterEach(async () => {
   await host.close();
 });
 
-// The state directory as the host names it: the project's base name and the cksum of its real path.
-function stateDir(): string {
-  const real = realpathSync(host.projectDir);
-  const sum = execFileSync('sh', ['-c', 'printf %s "$1" | cksum', 'sh', real]).toString().split(' ')[0]!;
-  return join(host.home, '.apply-ws-fix', `vaettir-${sum}`);
-}
+const stateDir = () => stateDirOf(host);
 const journal = async () => parseJournal(await readFile(join(stateDir(), 'journal.jsonl'), 'utf8').catch(() => ''));
 const lockExists = () => readlink(join(stateDir(), 'lock')).then(() => true, () => false);
 

@@ -1,4 +1,6 @@
 // Runs the engine against a fake host over real SSH, silently, and snapshots the host for assertions.
+import { execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -56,4 +58,11 @@ export async function snapshotFiles(dir: string): Promise<Map<string, Buffer>> {
 /** The remote commands that could change the project or the container (the tool's own lock and journal aside). */
 export function changingCommands(commands: readonly string[]): string[] {
   return commands.filter((c) => !c.includes('.apply-ws-fix/') && /\b(compose (build|up|restart)|mv|ln|cp|rm)\b|cat > /.test(c));
+}
+
+/** The host's state directory for its project, named as the host names it: base name and cksum of the real path. */
+export function stateDirOf(host: FakeHost, projectDir = host.projectDir): string {
+  const real = realpathSync(projectDir);
+  const sum = execFileSync('sh', ['-c', 'printf %s "$1" | cksum', 'sh', real]).toString().split(' ')[0]!;
+  return join(host.home, '.apply-ws-fix', `${real.slice(real.lastIndexOf('/') + 1)}-${sum}`);
 }
