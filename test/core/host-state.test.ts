@@ -1,10 +1,13 @@
 // The lock and the run journal on the host: a second run is refused, a dead run is found and finished, and the
 // project is one project however --dir spells it.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { findUnfinished, parseJournal } from '../../src/core/host-journal.js';
+import { whoAmI } from '../../src/core/process-identity.js';
 import { connectSsh } from '../../src/transport/ssh.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { BROKEN, DESIRED } from '../helpers/context.js';
@@ -77,6 +80,31 @@ describe('the run lock', () => {
     const { report } = await runAgainst(host, { forceUnlock: true });
     expect(report).toMatchObject({ exitCode: 0, outcome: 'applied' });
     expect(await lockExists()).toBe(false);
+  });
+
+  it('takes over the lock of a process of this machine that is gone (no --force-unlock), and says so', async () => {
+    const child = spawn('true');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const me = whoAmI();
+    await holdLock({ runId: '20261126T010000Z-dead00', action: 'apply', by: me.by, pid: child.pid!, bootId: me.bootId, pidNamespace: me.pidNamespace, startTime: '1', startedAt: new Date().toISOString() });
+    const { report, output } = await runAgainst(host, {}, { renderer: 'simple' });
+    expect(report).toMatchObject({ exitCode: 0, outcome: 'applied' });
+    expect(output).toMatch(/took over the lock of run 20261126T010000Z-dead00 .*that process on this machine is gone/);
+  });
+
+  it('--force-unlock refuses the lock of a holder that is provably alive on this machine', async () => {
+    const child = spawn('sleep', ['30']);
+    try {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const me = whoAmI();
+      await holdLock({ runId: '20261126T010000Z-a11ve0', action: 'apply', by: me.by, pid: child.pid!, bootId: me.bootId, pidNamespace: me.pidNamespace, startTime: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19], startedAt: new Date().toISOString() });
+      const { report } = await runAgainst(host, { forceUnlock: true });
+      expect(report).toMatchObject({ exitCode: 3, error: { code: 'locked', message: expect.stringMatching(/alive on this machine/) } });
+      expect(await lockExists()).toBe(true);
+      expect(await readFile(host.templatePath)).toEqual(BROKEN);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a dry-run takes no lock and writes no journal', async () => {
