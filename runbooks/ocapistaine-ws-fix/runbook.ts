@@ -12,7 +12,8 @@ import { unifiedDiff } from '../../src/lib/diff.js';
 import { restoreCommand, GUARD_FAILED, BACKUP_CHANGED } from '../../src/lib/file-commands.js';
 import { containerRunning, logScan } from '../../src/kinds/checks.js';
 import { composeBuild, composeUp, composeValidate, type When } from '../../src/kinds/compose.js';
-import { fileReplace, type BackupFile } from '../../src/kinds/file-replace.js';
+import { fileReplace, fileStatFact, type BackupFile } from '../../src/kinds/file-replace.js';
+import { RemotePath } from '../../src/shell/quote.js';
 import { gitCommit } from '../../src/kinds/git-commit.js';
 import { firstLine, succeeded } from '../../src/transport/transport.js';
 import { endpointCheck, renderedCheck } from './checks.js';
@@ -89,7 +90,7 @@ function restoreBackupStep(host: Host): Step<{ backup: BackupFile }> {
     id: 'restore-backup',
     title: 'Restore the template from the backup',
     kind: 'file-restore',
-    facts: [host.facts.template, host.facts.backups],
+    facts: [host.facts.template, host.facts.backups, fileStatFact(host.template)],
     condition: 'only when the template holds the fix (an edit by hand is never overwritten)',
     plan(ctx) {
       const { backup } = chosenBackup(host, ctx);
@@ -107,7 +108,8 @@ function restoreBackupStep(host: Host): Step<{ backup: BackupFile }> {
         kind: 'change',
         summary: `put ${backup.name} back over ${host.template}`,
         diff: unifiedDiff(host.template.path, template, backup.content),
-        commands: [restoreCommand(host.template, backup.path, ctx.runId, sha256(backup.content), sha256(DESIRED))],
+        // A symlinked template: its target is restored, and the link kept.
+        commands: [restoreCommand(new RemotePath(ctx.fact(fileStatFact(host.template))?.linkTo ?? host.template.path), backup.path, ctx.runId, sha256(backup.content), sha256(DESIRED))],
         checksums,
         data: { backup },
       };

@@ -4,7 +4,7 @@
 import { StartError, StepError } from '../errors.js';
 import { sha256 } from '../lib/checksum.js';
 import { unifiedDiff } from '../lib/diff.js';
-import { BACKUP_CHANGED, GUARD_FAILED, atomicWriteCommand, backupCommand, catCommand, framedBackupsCommand, parseFramedFiles, restoreCommand, splitPath } from '../lib/file-commands.js';
+import { BACKUP_CHANGED, GUARD_FAILED, atomicWriteCommand, backupCommand, catCommand, fileStatCommand, framedBackupsCommand, parseFileStat, parseFramedFiles, restoreCommand, splitPath, type FileStat } from '../lib/file-commands.js';
 import { RemotePath, shellJoin } from '../shell/quote.js';
 import { firstLine, succeeded } from '../transport/transport.js';
 import type { Fact, PlanContext, Step, StepPlan, Undo } from '../core/types.js';
@@ -49,6 +49,29 @@ export function backupsFact(path: RemotePath, suffix: string, onError?: (why: st
   };
 }
 
+/** Symlink, owner, mode, the SSH user, and temp files left beside the file; undefined where stat cannot say. */
+export function fileStatFact(path: RemotePath): Fact<FileStat | undefined> {
+  return { id: `stat:${path.path}`, command: fileStatCommand(path), parse: (result) => parseFileStat(result.stdout.toString('utf8')) };
+}
+
+/**
+ * What replacing the file keeps, in words, or a refusal (exit 3) when it could not keep it: a non-root SSH user
+ * cannot give a new file another owner or a group it is not in.
+ */
+function keeps(path: RemotePath, stat: FileStat | undefined): string {
+  if (stat === undefined) return '';
+  const { owner } = stat;
+  if (stat.uid !== 0 && (owner.uid !== stat.uid || !stat.groups.includes(owner.gid))) {
+    throw new StartError(
+      `${path.path} is owned by ${owner.user}:${owner.group}, and the SSH user (uid ${stat.uid}) cannot keep that owner on a replaced file: it would become the SSH user's`,
+      'file-owner',
+      `Connect as ${owner.user} or as root (--user), or give the file to the SSH user first (chown); nothing was changed.`,
+    );
+  }
+  const link = stat.linkTo ? `a symlink to ${stat.linkTo}: that file is written and the link kept; ` : '';
+  return `; ${link}owner ${owner.user}:${owner.group} and mode ${stat.mode} kept`;
+}
+
 /** The timestamped backup name for a run: sortable, so the newest backup is the last by name. */
 export function timestampedBackupName(base: string, runId: string): string {
   return `${base}.${runId.split('-', 1)[0]}`;
@@ -87,6 +110,13 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
   const suffix = options.backupSuffix ?? '.backup';
   const current = options.current ?? fileFact(path);
   const backups = options.backups ?? backupsFact(path, suffix);
+  const stat = fileStatFact(path);
+  // A symlink's target is what gets written (the link stays); leftovers of interrupted runs go with the next change.
+  const realPath = (ctx: PlanContext): RemotePath => {
+    const link = ctx.fact(stat)?.linkTo;
+    return link ? new RemotePath(link) : path;
+  };
+  const leftovers = (ctx: PlanContext): RemotePath[] => (ctx.fact(stat)?.leftovers ?? []).map((name) => dir.join(name));
   const ids = { backup: 'backup', write: 'write', restore: 'restore', ...options.ids };
   const titles = { backup: `Back up ${name}`, write: `Write ${name}`, restore: `Restore ${name}`, ...options.titles };
   const noun = options.noun ?? `the file ${name}`;
@@ -97,34 +127,45 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
   // The backup that holds the bytes as read: the one this run makes, or an existing equal one.
   const backupOfOriginal = (ctx: PlanContext): BackupFile | undefined => {
     const plan = ctx.planOf(ids.backup);
-    if (plan?.kind === 'change') return { ...(plan.data as { name: string; path: RemotePath }), content: ctx.fact(current) };
+    if (plan?.kind === 'change' && plan.data !== null) return { ...(plan.data as { name: string; path: RemotePath }), content: ctx.fact(current) };
     return ctx.fact(backups).find((b) => b.content.equals(ctx.fact(current)));
   };
 
-  const backupStep: Step<{ name: string; path: RemotePath }> = {
+  const backupStep: Step<{ name: string; path: RemotePath } | null> = {
     id: ids.backup,
     title: titles.backup,
     kind: 'file-backup',
-    facts: [current, backups],
+    facts: [current, backups, stat],
     keptOnRollback: true,
-    condition: `only when ${noun} differs from ${newWhat} and no backup holds it yet`,
+    condition: `only when ${noun} differs from ${newWhat} and no backup holds it yet (or temp files of an interrupted run are left to remove)`,
     plan(ctx) {
       const bytes = ctx.fact(current);
-      if (bytes.equals(desiredOf(ctx))) return { kind: 'noop', reason: `${noun} already holds ${newWhat}: nothing to back up` };
+      const left = leftovers(ctx);
+      const cleanup: StepPlan<{ name: string; path: RemotePath } | null> = {
+        kind: 'change',
+        summary: `remove ${left.length} temp file(s) an interrupted run left: ${left.map((p) => p.name).join(', ')}`,
+        commands: [`rm -f -- ${left.map((p) => p.toShell()).join(' ')}`],
+        data: null,
+      };
+      if (bytes.equals(desiredOf(ctx))) return left.length > 0 ? cleanup : { kind: 'noop', reason: `${noun} already holds ${newWhat}: nothing to back up` };
       const existing = ctx.fact(backups).find((b) => b.content.equals(bytes));
-      if (existing) return { kind: 'noop', reason: `${existing.name} already holds the current ${noun.replace(/^the /, '')} (kept as it is)` };
+      if (existing) return left.length > 0 ? { ...cleanup, summary: `${cleanup.summary} (${existing.name} already holds the current ${noun.replace(/^the /, '')})` } : { kind: 'noop', reason: `${existing.name} already holds the current ${noun.replace(/^the /, '')} (kept as it is)` };
       const base = name + suffix;
       const plain = !ctx.fact(backups).some((b) => b.name === base);
       const backupName = plain ? base : timestampedBackupName(base, ctx.runId);
       return {
         kind: 'change',
         summary: plain ? `copy ${noun.replace(/^the /, 'the ')} to ${base}` : `copy ${noun} to ${backupName} (${base} holds an older config and is kept)`,
-        commands: [backupCommand(path, backupName, ctx.runId)],
+        commands: [backupCommand(path, backupName, ctx.runId, left)],
         data: { name: backupName, path: dir.join(backupName) },
       };
     },
     async apply(ctx, plan) {
       const result = await ctx.exec(plan.commands[0]!);
+      if (plan.data === null) {
+        if (!succeeded(result)) throw new StepError(ids.backup, `could not remove the temp files: ${firstLine(result)}`);
+        return plan.summary.replace(/^remove/, 'removed');
+      }
       if (!succeeded(result)) throw new StepError(ids.backup, `could not back up ${noun} to ${plan.data.name}: ${firstLine(result)}`, 'Check free disk space and permissions in the directory.');
       if (!result.stdout.equals(ctx.fact(current))) {
         throw new StepError(ids.backup, `${noun} changed on the host after it was read (the backup ${plan.data.name} holds the newer content); nothing was written`, `Run again to see the plan for ${noun} as it is now.`);
@@ -174,11 +215,11 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
     },
   };
 
-  const writeStep: Step<{ backup: BackupFile; desired: Buffer }, FileRecord> = {
+  const writeStep: Step<{ backup: BackupFile; desired: Buffer; real: RemotePath }, FileRecord> = {
     id: ids.write,
     title: titles.write,
     kind: 'file-replace',
-    facts: [current, backups],
+    facts: [current, backups, stat],
     undo,
     condition: `only when ${noun} differs from ${newWhat}`,
     plan(ctx) {
@@ -188,19 +229,21 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
       const checksums = { original: sha256(bytes), ...(backup ? { backup: sha256(backup.content) } : {}), new: sha256(desired) };
       if (bytes.equals(desired)) return { kind: 'noop', reason: `${noun} already holds ${newWhat}`, checksums };
       if (backup === undefined) throw new Error(`internal: a change of ${path.path} was planned without a backup`);
+      const kept = keeps(path, ctx.fact(stat));
+      const real = realPath(ctx);
       return {
         kind: 'change',
-        summary: `replace ${path.path} (backup: ${backup.name})`,
+        summary: `replace ${path.path} (backup: ${backup.name}${kept})`,
         diff: diff(path.path, bytes, desired),
-        commands: [atomicWriteCommand(path, ctx.runId, backup.name)],
+        commands: [atomicWriteCommand(real, ctx.runId, backup.path)],
         checksums,
-        data: { backup, desired },
+        data: { backup, desired, real },
       };
     },
     async apply(ctx, plan) {
-      const { backup, desired } = plan.data;
+      const { backup, desired, real } = plan.data;
       const original = ctx.fact(current);
-      await ctx.record({ path: path.path, backup: backup.path.path, originalSha256: sha256(original), newSha256: sha256(desired) });
+      await ctx.record({ path: real.path, backup: backup.path.path, originalSha256: sha256(original), newSha256: sha256(desired) });
       // Compare-and-swap against the backup: refuse if the file is no longer what was backed up.
       const result = await ctx.exec(plan.commands[0]!, { stdin: desired });
       if (result.code === GUARD_FAILED) {

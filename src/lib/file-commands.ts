@@ -42,24 +42,26 @@ const syncDir = '{ sync -- . 2>/dev/null || sync; }';
  * bytes, fsync, rename, fsync of the directory, then prints the file for the caller to compare. With
  * `unlessDiffersFrom`, refuses (GUARD_FAILED) unless the file still equals that file (compare-and-swap).
  */
-export function atomicWriteCommand(path: RemotePath, runId: string, unlessDiffersFrom?: string): string {
+export function atomicWriteCommand(path: RemotePath, runId: string, unlessDiffersFrom?: string | RemotePath, removeFirst: readonly RemotePath[] = []): string {
   const { dir, name } = splitPath(path);
   const tmp = tempName(name, runId);
   const guard = unlessDiffersFrom === undefined ? [] : [`{ ${shellJoin(['cmp', '-s', '--', name, unlessDiffersFrom])} || { echo 'the file changed on the host after it was read' >&2; exit ${GUARD_FAILED}; }; }`];
+  const cleanup = removeFirst.length > 0 ? [shellJoin(['rm', '-f', '--', ...removeFirst])] : [];
   const write = `{ ${shellJoin(['cp', '-p', '--', name, tmp])} && cat > ${shellQuote(tmp)} && ${syncFile(tmp)} && ${shellJoin(['mv', '-f', '--', tmp, name])} && ${syncDir} || { rc=$?; ${shellJoin(['rm', '-f', '--', tmp])}; exit "$rc"; }; }`;
-  return inDir(dir, all(...guard, write, shellJoin(['cat', '--', name])));
+  return inDir(dir, all(...cleanup, ...guard, write, shellJoin(['cat', '--', name])));
 }
 
 /**
  * Copies a file to a backup that must not exist yet (ln fails then, so no backup is ever overwritten), through a
  * temp file so a half-written backup never carries the backup's name; prints the backup for the caller to compare.
  */
-export function backupCommand(path: RemotePath, backupName: string, runId: string): string {
+export function backupCommand(path: RemotePath, backupName: string, runId: string, removeFirst: readonly RemotePath[] = []): string {
   const { dir, name } = splitPath(path);
   const tmp = tempName(backupName, runId);
   return inDir(
     dir,
     all(
+      ...(removeFirst.length > 0 ? [shellJoin(['rm', '-f', '--', ...removeFirst])] : []),
       shellJoin(['cp', '-p', '--', name, tmp]),
       `{ ${shellJoin(['ln', '--', tmp, backupName])}; rc=$?; ${shellJoin(['rm', '-f', '--', tmp])}; [ "$rc" -eq 0 ]; }`,
       shellJoin(['cat', '--', backupName]),
@@ -116,4 +118,46 @@ export function parseFramedFiles(output: Buffer): { name: string; content: Buffe
     at = sizeEnd + 1 + size;
   }
   return files;
+}
+
+/**
+ * What replacing a file in place would change besides its bytes: whether it is a symlink (and to what), its owner,
+ * group and mode, who the SSH user is, and temp files an interrupted run left beside it.
+ */
+export function fileStatCommand(path: RemotePath): string {
+  const { dir, name } = splitPath(path);
+  const n = shellQuote(name);
+  return inDir(
+    dir,
+    [
+      `if [ -L ${n} ]; then printf 'link %s\\n' "$(readlink -f -- ${n})"; fi`,
+      `printf 'me %s %s\\n' "$(id -u)" "$(id -G)"`,
+      `stat -L -c 'file %u %g %U %G %a' -- ${n}`,
+      `for f in ${shellQuote(`.${name}.`)}*.tmp; do [ -e "$f" ] && printf 'leftover %s\\n' "$f"; done; true`,
+    ].join('; '),
+  );
+}
+
+export interface FileStat {
+  /** The real path when the file is a symlink. */
+  linkTo: string | undefined;
+  uid: number;
+  groups: number[];
+  owner: { uid: number; gid: number; user: string; group: string };
+  mode: string;
+  leftovers: string[];
+}
+
+export function parseFileStat(text: string): FileStat | undefined {
+  const file = /^file (\d+) (\d+) (\S+) (\S+) (\d+)$/m.exec(text);
+  const me = /^me (\d+)((?: \d+)*)\s*$/m.exec(text);
+  if (file === null || me === null) return undefined;
+  return {
+    linkTo: /^link (.+)$/m.exec(text)?.[1],
+    uid: Number(me[1]),
+    groups: me[2]!.trim().split(/\s+/).filter(Boolean).map(Number),
+    owner: { uid: Number(file[1]), gid: Number(file[2]), user: file[3]!, group: file[4]! },
+    mode: file[5]!,
+    leftovers: [...text.matchAll(/^leftover (.+)$/gm)].map((m) => m[1]!),
+  };
 }

@@ -11,7 +11,8 @@ import { resolveParams } from '../../src/core/params.js';
 import { RunScope } from '../../src/core/scope.js';
 import { Session } from '../../src/core/session.js';
 import type { AnyParams, ExecContext, JournalEvent, StepPlan } from '../../src/core/types.js';
-import type { BackupFile } from '../../src/kinds/file-replace.js';
+import { fileStatFact, type BackupFile } from '../../src/kinds/file-replace.js';
+import type { FileStat } from '../../src/lib/file-commands.js';
 import { RemotePath } from '../../src/shell/quote.js';
 import type { Transport } from '../../src/transport/transport.js';
 
@@ -47,6 +48,8 @@ export interface HostFacts {
   targetUrl: string | undefined;
   journal: JournalEvent[] | Record<string, unknown>[];
   logs: string | undefined;
+  /** The template's symlink, owner and mode, the SSH user, leftovers; undefined when stat could not say. */
+  stat: FileStat | undefined;
 }
 
 /** Facts of the broken host as the runbook finds it, with overrides. */
@@ -61,6 +64,7 @@ export function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     targetUrl: TARGET,
     journal: [],
     logs: '',
+    stat: { linkTo: undefined, uid: 1000, groups: [1000], owner: { uid: 1000, gid: 1000, user: 'jnxmas', group: 'jnxmas' }, mode: '644', leftovers: [] },
     ...overrides,
   };
 }
@@ -83,6 +87,7 @@ export function storeOf(host: Host, f: HostFacts): FactStore {
   store.set(host.facts.rendered, inContainer(f.rendered));
   store.set(host.facts.targetUrl, inContainer(f.targetUrl === undefined ? undefined : `${f.targetUrl}\n`));
   store.set(host.facts.logs, f.logs);
+  store.set(fileStatFact(host.template), f.stat);
   store.set(journalFact(host.dir, []), { location: undefined, events: f.journal });
   return store;
 }

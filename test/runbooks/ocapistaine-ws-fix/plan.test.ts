@@ -36,8 +36,28 @@ describe('write-template step', () => {
     expect(plan.diff).toContain('+        proxy_set_header Upgrade $http_upgrade;');
     expect(plan.diff).not.toMatch(/^-\s+proxy_pass/m);
     expect(plan.commands).toHaveLength(1);
-    expect(plan.commands[0]).toMatch(/^cd -- "\$HOME"\/vaettir\/proxy-configs && \{ cmp -s -- ocapistaine\.conf\.template ocapistaine\.conf\.template\.backup/);
+    expect(plan.commands[0]).toMatch(/^cd -- "\$HOME"\/vaettir\/proxy-configs && \{ cmp -s -- ocapistaine\.conf\.template "\$HOME"\/vaettir\/proxy-configs\/ocapistaine\.conf\.template\.backup /);
     expect(plan.checksums).toEqual({ original: sha256(BROKEN), backup: sha256(BROKEN), new: sha256(DESIRED) });
+  });
+
+  it('says in the plan that owner and mode are kept, and that a symlink\'s target is written with the link kept', () => {
+    expect(plansOf(facts()).get('write-template')).toMatchObject({ summary: 'replace ~/vaettir/proxy-configs/ocapistaine.conf.template (backup: ocapistaine.conf.template.backup; owner jnxmas:jnxmas and mode 644 kept)' });
+    const linked = facts({ stat: { ...facts().stat!, linkTo: '/srv/configs/ocapistaine.conf.template' } });
+    const plan = plansOf(linked).get('write-template');
+    expect(plan).toMatchObject({ summary: expect.stringContaining('a symlink to /srv/configs/ocapistaine.conf.template: that file is written and the link kept') });
+    if (plan?.kind === 'change') expect(plan.commands[0]).toMatch(/^cd -- \/srv\/configs && /);
+  });
+
+  it('refuses (exit 3) a file the SSH user cannot keep the owner of, before changing anything', () => {
+    const rootOwned = facts({ stat: { ...facts().stat!, owner: { uid: 0, gid: 0, user: 'root', group: 'root' } } });
+    expect(() => plansOf(rootOwned)).toThrow(expect.objectContaining({ code: 'file-owner', exitCode: 3, message: expect.stringMatching(/owned by root:root/) }));
+    // As root, any owner can be kept.
+    expect(plansOf(facts({ stat: { ...rootOwned.stat!, uid: 0, groups: [0] } })).get('write-template')?.kind).toBe('change');
+  });
+
+  it('removes the temp files an interrupted run left, even when there is nothing else to do', () => {
+    const left = facts({ template: DESIRED, rendered: render(DESIRED), stat: { ...facts().stat!, leftovers: ['.ocapistaine.conf.template.20261126T010000Z-aaaaaa.tmp'] } });
+    expect(plansOf(left).get('backup')).toMatchObject({ kind: 'change', summary: 'remove 1 temp file(s) an interrupted run left: .ocapistaine.conf.template.20261126T010000Z-aaaaaa.tmp' });
   });
 
   it('skips an identical template', () => {
