@@ -11,7 +11,7 @@ import type { FaultName } from './faults.js';
 import { generateKeys, knownHostsLine } from './keys.js';
 import { fixtureProjectDir } from './package-root.js';
 import { seedRunningStack } from './seed-state.js';
-import { startSshServer } from './ssh/ssh-server.js';
+import { startSshServer, type ExecInterceptor } from './ssh/ssh-server.js';
 import { makeTempRoot } from './temp-root.js';
 
 export { FAULTS, isFaultName, type FaultName } from './faults.js';
@@ -57,6 +57,8 @@ export interface FakeHost {
   readonly faults: Set<FaultName>;
   /** Connections accepted, every command line received, and the most session channels one connection had open at once. */
   readonly stats: { connections: number; commands: string[]; peakSessions: number };
+  /** Set to break runs at a given command (tests): fail it, or cut the connection once it has run. */
+  readonly intercept: { current: ExecInterceptor | undefined };
   container(service?: string): ContainerView | undefined;
   close(): Promise<void>;
 }
@@ -106,7 +108,9 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
     await writeFile(`${privateKeyPath}.pub`, `${keys.clientPublic} fake-host-client\n`, { mode: 0o644 });
 
     const stats = { connections: 0, commands: [] as string[], peakSessions: 0 };
+    const intercept: { current: ExecInterceptor | undefined } = { current: undefined };
     const ssh = await startSshServer({
+      intercept,
       hostPrivateKey: keys.hostPrivate,
       clientPublicKey: keys.clientPublic,
       port: options.port ?? 0,
@@ -138,6 +142,7 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
       templatePath: join(projectDir, 'proxy-configs', `${PROXY_SERVICE}.conf.template`),
       faults,
       stats,
+      intercept,
       container: (service = PROXY_SERVICE) => {
         const container = emulator.containerOf(PROJECT, service);
         return container ? viewOf(emulator, container) : undefined;

@@ -13,7 +13,15 @@ export interface SshServerOptions extends ExecEnvironment {
   stats: { connections: number; commands: string[]; peakSessions: number };
   /** Session channels open at once on one connection, as sshd_config's MaxSessions (OpenSSH's default: 10). */
   maxSessions: number;
+  /** Consulted for every command received (for tests that break a run at a given command). */
+  intercept: { current: ExecInterceptor | undefined };
 }
+
+/**
+ * What to do with one received command: `fail` answers exit 1 without running it; `drop` runs it, then cuts the
+ * connection before its exit status goes out (the command ran, the client never hears how); `before` runs first.
+ */
+export type ExecInterceptor = (command: string) => { before?: () => void; fail?: boolean; drop?: boolean } | undefined;
 
 export interface SshServer {
   readonly port: number;
@@ -69,8 +77,16 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
         });
         session.once('exec', (accept, _reject, info) => {
           options.stats.commands.push(info.command);
+          const action = options.intercept.current?.(info.command);
+          action?.before?.();
           const channel = accept();
-          const started = runExec(channel, info.command, options);
+          if (action?.fail) {
+            channel.stderr.write('fake host: this command was made to fail\n');
+            channel.exit(1);
+            channel.end();
+            return;
+          }
+          const started = runExec(channel, info.command, options, action?.drop ? () => (client as Connection & { _sock?: { destroy(): void } })._sock?.destroy() : undefined);
           exec = started;
           running.add(started);
           mine.add(started);
