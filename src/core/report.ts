@@ -38,10 +38,10 @@ export interface RollbackReport {
 }
 
 /** The version of the report's shape; the JSON Schema shipped with the package describes it. */
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 1 as const;
 
 export interface RunReport {
-  schemaVersion: number;
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
   tool: { name: string; version: string };
   runbook: string;
   runId: string | null;

@@ -14,6 +14,7 @@ import type { FakeHost } from '../../src/fake-host/host.js';
 import type { RunReport } from '../../src/core/report.js';
 import { connectSsh } from '../../src/transport/ssh.js';
 import { runOptions } from './context.js';
+import { assertReportMatchesSchema } from './report-schema.js';
 
 export interface FakeRun {
   report: RunReport;
@@ -38,6 +39,7 @@ export async function runAgainst(host: FakeHost, overrides: Partial<RunOptions> 
     interrupt,
     ...io,
   });
+  assertReportMatchesSchema(report);
   return { report, output: Buffer.concat(chunks).toString('utf8') };
 }
 

@@ -86,7 +86,7 @@ describe('npm pack', () => {
   });
 
   it('ships nothing else: no TypeScript sources, tests, bench, CI files, scripts, docs or node_modules', () => {
-    const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
+    const allowed = [/^package\.json$/, /^schema\/report\.schema\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
     expect(packed.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
     const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|\.ci|dist\/bench)\/|^docs\/(?!demo\.png$)|(?<!\.d)\.ts$/;
     expect(packed.filter((path) => forbidden.test(path))).toEqual([]);
