@@ -16,7 +16,7 @@ import { Session } from './session.js';
 import { colorDiff } from '../lib/diff-color.js';
 import { changeTask, checkWaveTasks, checkWaves, listrOptions, write, type RunIO } from './tasks.js';
 import type { ActionSpec, Check, Diagnosis, Fact, Runbook, Step, StepPlan } from './types.js';
-import { recoveryCommands, stepIndex, unwind } from './unwind.js';
+import { recoveryCommands, sshLine, stepIndex, unwind } from './unwind.js';
 
 export type { RunIO } from './tasks.js';
 
@@ -276,11 +276,16 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       markNotRun(report, [...planned.map((p) => p.step), ...spec.checks, ...plannedAfter.map((p) => p.step)]);
       report.diagnosis = await diagnoseTask(runbook, scope, error, io);
       const exitFor = (restored: boolean): number => (error instanceof InterruptedError ? error.exitCode : restored ? EXIT.checkFailed : EXIT.notRestored);
-      if (journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
-      if (options.action !== 'apply') {
-        report.recovery = recoveryCommands(scope, index, spec.steps);
+      // A rollback is not undone: once one of its steps started, the host is between two states, and the
+      // commands that finish it are the plan's own, from the step that failed on.
+      if (options.action !== 'apply' && scope.changed) {
+        const changes = planned.filter(({ plan }) => plan.kind === 'change');
+        const unfinished = changes.filter(({ step }) => report.steps.find((s) => s.id === step.id)?.status !== 'done');
+        // Every step done and a check failed: doing them again by hand is safe (each converges), and is what is left.
+        report.recovery = [sshLine(options), ...(unfinished.length > 0 ? unfinished : changes).flatMap(({ plan }) => (plan.kind === 'change' ? plan.commands : []))];
         return finish('failed-not-restored', exitFor(false), error);
       }
+      if (journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
       report.rollback = await unwind(scope, io, index);
       if (report.rollback.restored) markRolledBack(report, planned);
       else report.recovery = recoveryCommands(scope, index, spec.steps);

@@ -61,6 +61,7 @@ export class Session {
   private readonly printable: readonly string[];
   private readonly secrets: readonly string[];
   private readonly sink: (line: string) => void;
+  private execs = 0;
 
   constructor(init: SessionInit) {
     this.options = init.options;
@@ -98,11 +99,13 @@ export class Session {
 
   /** The same, without the interrupt check: for the rollback, which an interrupt must not stop. */
   readonly execAlways = async (command: string, options: ExecOptions = {}): Promise<ExecResult> => {
-    this.log(`$ ${command}`);
+    // Commands of a burst run side by side: each output block carries its command's number.
+    const n = ++this.execs;
+    this.log(`$ [${n}] ${command}`);
     const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options });
     const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
+    this.log(`[${n}] exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms${output !== '' ? ':' : ''}`);
     if (output !== '') this.log(indentTail(output));
-    this.log(`  (exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms)`);
     return result;
   };
 }

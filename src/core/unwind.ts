@@ -100,10 +100,23 @@ export async function unwind(scope: RunScope, io: RunIO, index: StepIndex): Prom
       }
     },
   });
-  await new Listr([{ title: 'Roll back this run\'s changes', task: (_, parent) => parent.newListr([...restores, ...rederives].map(task), { exitOnError: false }) }], { ...listrOptions(io), exitOnError: false })
+  // The verdict comes last, as a row of its own: an incomplete rollback shows ✖, never a ✔ over a failed action.
+  const verdict: ListrTask = {
+    title: 'Roll back this run\'s changes',
+    task: (_, row) => {
+      if (!report.restored) throw new Error('the rollback is incomplete: see the failed action above');
+      row.title = 'Roll back this run\'s changes: complete';
+    },
+  };
+  await new Listr([...[...restores, ...rederives].map(task), verdict], { ...listrOptions(io), exitOnError: false })
     .run()
     .catch(() => {});
   return report;
+}
+
+/** How an operator reaches the host, as the first line of commands to type. */
+export function sshLine(options: { port: number; user: string; host: string }): string {
+  return `ssh -p ${options.port} ${shellJoin([`${options.user}@${options.host}`])}`;
 }
 
 /**
@@ -121,7 +134,7 @@ export function recoveryCommands(scope: RunScope, index: StepIndex, actionSteps:
   const rebuilds = [...new Map<string, { step: Step; record: unknown }>([...downstream.map((s): [string, { step: Step; record: unknown }] => [s.id, { step: s, record: undefined }]), ...rederives.map((a): [string, UndoAction] => [a.step.id, a])]).values()];
   rebuilds.sort((a, b) => actionSteps.indexOf(a.step) - actionSteps.indexOf(b.step));
   return [
-    `ssh -p ${options.port} ${shellJoin([`${options.user}@${options.host}`])}`,
+    sshLine(options),
     ...restores.flatMap((a) => a.undo.manual(a.record, params)),
     ...rebuilds.flatMap((a) => a.step.undo!.manual(a.record, params)),
   ];
