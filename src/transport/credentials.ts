@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import ssh2, { type BaseAgent, type ParsedKey } from 'ssh2';
 import { StartError, messageOf } from '../errors.js';
 import { parsePrivateKey, publicBlobOfLine, publicBlobOfPrivateKey } from './key-file.js';
+import { certificateKey, certificatesSupported, parseCertificateLine, type ParsedCertificate } from './ssh-cert-auth.js';
 
 // ssh2 is CommonJS: under Node's ESM loader only its default export carries the agent classes.
 const { OpenSSHAgent } = ssh2;
@@ -14,8 +15,11 @@ const { OpenSSHAgent } = ssh2;
 export type PassphrasePrompt = (question: string) => Promise<string>;
 
 export const PASSPHRASE_ENV = 'APPLY_WS_FIX_PASSPHRASE';
-/** Tried in this order when neither --identity nor an IdentityFile names a key (README: the options table). */
-export const DEFAULT_KEY_FILES = ['id_ed25519', 'id_ecdsa', 'id_rsa'] as const;
+/**
+ * Tried in this order when neither --identity nor an IdentityFile names a key: OpenSSH's own default list and order
+ * (ssh -G prints it), without the kinds ssh2 cannot use (security keys, XMSS, DSA).
+ */
+export const DEFAULT_KEY_FILES = ['id_rsa', 'id_ecdsa', 'id_ed25519'] as const;
 const PROMPT_TRIES = 3;
 
 export interface KeyRingOptions {
@@ -40,10 +44,16 @@ export interface CredentialSpec {
   identity?: string | undefined;
   /** IdentityFile entries: offered after the agent; missing files are passed over, as ssh does. */
   identityFiles: readonly string[];
+  /** CertificateFile entries; without them, `<key>-cert.pub` beside each key file is used, as ssh does. */
+  certificateFiles?: readonly string[] | undefined;
+  /** IdentitiesOnly: no agent key but those of the files above (the agent may still sign for them). */
+  identitiesOnly?: boolean | undefined;
+  /** IdentityAgent: `none`, or a socket path; undefined: SSH_AUTH_SOCK. */
+  identityAgent?: string | undefined;
 }
 
 type Loaded =
-  | { kind: 'key'; key: ParsedKey }
+  | { kind: 'key'; key: ParsedKey; blob: Buffer }
   /** Encrypted, but the ssh-agent holds the same key: the agent signs instead. */
   | { kind: 'in-agent'; socket: string; blob: Buffer }
   | { kind: 'absent' }
@@ -70,18 +80,18 @@ function noteOf(agent: AgentState | undefined): string[] {
   return agent !== undefined && 'error' in agent ? [`the ssh-agent at ${agent.socket}: ${agent.error}`] : [];
 }
 
-// An agent that shows only one of its keys: --identity names one key, and an agent full of others must not use up
-// the server's MaxAuthTries before it (OpenSSH's IdentitiesOnly, with the agent still signing for an encrypted file).
-class OneKeyAgent extends OpenSSHAgent {
+// An agent that shows only some of its keys: --identity names one key, IdentitiesOnly names the files, and an agent
+// full of others must not use up the server's MaxAuthTries before them, or log in with another key than ssh would.
+class FilteredAgent extends OpenSSHAgent {
   constructor(
     socket: string,
-    private readonly blob: Buffer,
+    private readonly blobs: readonly Buffer[],
   ) {
     super(socket);
   }
 
   override getIdentities(cb: Parameters<InstanceType<typeof OpenSSHAgent>['getIdentities']>[0]): void {
-    super.getIdentities((err, keys) => (err ? cb(err) : cb(undefined, (keys ?? []).filter((key) => blobOfAgentKey(key)?.equals(this.blob)))));
+    super.getIdentities((err, keys) => (err ? cb(err) : cb(undefined, (keys ?? []).filter((key) => this.blobs.some((blob) => blobOfAgentKey(key)?.equals(blob))))));
   }
 }
 
@@ -91,45 +101,102 @@ function blobOfAgentKey(key: unknown): Buffer | undefined {
   return typeof candidate.getPublicSSH === 'function' ? candidate.getPublicSSH() : undefined;
 }
 
+const sameBlob = (blobs: readonly Buffer[], blob: Buffer): boolean => blobs.some((held) => held.equals(blob));
+
 /** Loads each key file once per run, so a passphrase is asked for at most once, and remembers the agent's keys. */
 export class KeyRing {
-  private agent: Promise<AgentState | undefined> | undefined;
+  private readonly agents = new Map<string, Promise<AgentState>>();
   private readonly files = new Map<string, Promise<Loaded>>();
+  private readonly certificates = new Map<string, Promise<ParsedCertificate | 'absent' | 'unsupported'>>();
 
   constructor(private readonly options: KeyRingOptions) {}
 
-  /** The agent, then the key files; an error (exit 3) when there is nothing usable to offer. */
+  // IdentityAgent none: no agent; a path: that socket; else SSH_AUTH_SOCK.
+  private socketFor(spec: CredentialSpec): string | undefined {
+    if (spec.identityAgent === 'none') return undefined;
+    return spec.identityAgent ?? (this.options.env['SSH_AUTH_SOCK'] || undefined);
+  }
+
+  /**
+   * What OpenSSH's pubkey_prepare() would offer, in its order: the agent's keys (only those of the named files with
+   * IdentitiesOnly), then the key files the agent does not hold, each key once, each followed by its certificate.
+   * An error (exit 3) when there is nothing usable to offer.
+   */
   async credentials(spec: CredentialSpec): Promise<Credentials> {
+    const socket = this.socketFor(spec);
     // --identity asks the agent only about an encrypted key: a plain key file needs no agent at all.
-    if (spec.identity !== undefined) return this.identityCredentials(spec.identity);
-    const agent = await this.agentState();
-    const agentNote = noteOf(agent);
+    if (spec.identity !== undefined) return this.identityCredentials(spec.identity, socket);
+    const agent = socket === undefined ? undefined : await this.agentState(socket);
+    const credentials: Credentials = { keys: [], offered: [], skipped: [...noteOf(agent)] };
 
     const home = this.options.env['HOME'] ?? homedir();
     const files = spec.identityFiles.length > 0 ? spec.identityFiles : DEFAULT_KEY_FILES.map((name) => join(home, '.ssh', name));
-    const credentials: Credentials = { keys: [], offered: [], skipped: [...agentNote] };
-    if (agent !== undefined && 'blobs' in agent) {
-      credentials.agent = agent.socket;
-      credentials.offered.push(`the ssh-agent's ${agent.blobs.length} key(s)`);
-    }
+    const loadedKeys: { path: string; key: ParsedKey; blob: Buffer }[] = [];
+    const namedBlobs: Buffer[] = [];
     const passedOver: { path: string; code: SkipCode }[] = [];
     for (const path of files) {
-      const loaded = await this.load(path);
+      const loaded = await this.load(path, socket);
       if (loaded.kind === 'key') {
-        credentials.keys.push({ path, key: loaded.key });
-        credentials.offered.push(path);
+        loadedKeys.push({ path, key: loaded.key, blob: loaded.blob });
+        namedBlobs.push(loaded.blob);
+      } else if (loaded.kind === 'in-agent') {
+        namedBlobs.push(loaded.blob);
       } else if (loaded.kind === 'skipped') {
         credentials.skipped.push(`${path}: ${loaded.reason}`);
         passedOver.push({ path, code: loaded.code });
       }
+    }
+    const agentBlobs = agent !== undefined && 'blobs' in agent ? (spec.identitiesOnly ? agent.blobs.filter((blob) => sameBlob(namedBlobs, blob)) : agent.blobs) : [];
+    if (agent !== undefined && 'blobs' in agent && agentBlobs.length > 0) {
+      credentials.agent = spec.identitiesOnly ? new FilteredAgent(agent.socket, agentBlobs) : agent.socket;
+      credentials.offered.push(spec.identitiesOnly ? `the ssh-agent's copy of ${agentBlobs.length} named key(s) (IdentitiesOnly)` : `the ssh-agent's ${agent.blobs.length} key(s)`);
+    } else if (spec.identitiesOnly && agent !== undefined && 'blobs' in agent && agent.blobs.length > 0) {
+      credentials.skipped.push(`the ssh-agent's ${agent.blobs.length} key(s): not named by IdentityFile (IdentitiesOnly yes)`);
+    }
+    // A key the agent already offers, or a second file with the same key, is not offered again (MaxAuthTries).
+    const offeredBlobs = [...agentBlobs];
+    const certificatePaths = (spec.certificateFiles?.length ?? 0) > 0 ? spec.certificateFiles! : files.map((path) => `${path}-cert.pub`);
+    const certificates: { path: string; certificate: ParsedCertificate }[] = [];
+    for (const path of certificatePaths) {
+      const read = await this.certificate(path);
+      if (read === 'absent') continue;
+      if (read === 'unsupported') credentials.skipped.push(`${path}: not an OpenSSH user certificate apply-ws-fix can use (ed25519, ECDSA or RSA)`);
+      else certificates.push({ path, certificate: read });
+    }
+    for (const { path, key, blob } of loadedKeys) {
+      if (!sameBlob(offeredBlobs, blob)) {
+        offeredBlobs.push(blob);
+        credentials.keys.push({ path, key });
+        credentials.offered.push(path);
+      }
+      for (const { path: certPath, certificate } of certificates.filter((entry) => entry.certificate.publicBlob.equals(blob))) {
+        if (sameBlob(offeredBlobs, certificate.blob)) continue;
+        if (!certificatesSupported()) {
+          credentials.skipped.push(`${certPath}: certificates are not supported with this version of ssh2`);
+          continue;
+        }
+        offeredBlobs.push(certificate.blob);
+        credentials.keys.push({ path: certPath, key: certificateKey(key, certificate) });
+        credentials.offered.push(`${certPath} (certificate)`);
+      }
+    }
+    for (const { path, certificate } of certificates) {
+      if (sameBlob(offeredBlobs, certificate.blob)) continue;
+      const inAgent = agent !== undefined && 'blobs' in agent && sameBlob(agent.blobs, certificate.publicBlob);
+      credentials.skipped.push(
+        inAgent
+          ? `${path}: its private key is only in the ssh-agent, and apply-ws-fix cannot sign a certificate login through the agent (give the key file with IdentityFile)`
+          : `${path}: no private key for this certificate among ${files.join(', ')}`,
+      );
     }
     if (credentials.agent === undefined && credentials.keys.length === 0) {
       const tried = spec.identityFiles.length > 0 ? spec.identityFiles.join(', ') : `~/.ssh/${DEFAULT_KEY_FILES.join(', ')}`;
       const why = credentials.skipped.length > 0 ? `; ${credentials.skipped.join('; ')}` : '';
       // The most telling reason wins: a passphrase that failed, then an encrypted key, then "nothing there".
       const blocked = (['key-passphrase', 'key-encrypted'] as const).map((code) => passedOver.find((entry) => entry.code === code)).find((entry) => entry !== undefined);
+      const agentWord = socket === undefined ? (spec.identityAgent === 'none' ? 'no ssh-agent (IdentityAgent none)' : 'no ssh-agent (SSH_AUTH_SOCK)') : spec.identitiesOnly ? 'no named key in the ssh-agent (IdentitiesOnly)' : 'no key in the ssh-agent';
       throw new StartError(
-        `no SSH key to offer: no --identity, no ssh-agent (SSH_AUTH_SOCK) and no usable key in ${tried}${why}`,
+        `no SSH key to offer: no --identity, ${agentWord} and no usable key in ${tried}${why}`,
         blocked?.code ?? 'no-credentials',
         blocked !== undefined ? remedyFor(blocked.code, blocked.path) : 'Pass --identity FILE, or start ssh-agent and add your key (ssh-add).',
       );
@@ -143,13 +210,13 @@ export class KeyRing {
   }
 
   // --identity: that key, or the agent's copy of it when the file is encrypted and the agent holds it.
-  private async identityCredentials(path: string): Promise<Credentials> {
-    const loaded = await this.load(path);
+  private async identityCredentials(path: string, socket: string | undefined): Promise<Credentials> {
+    const loaded = await this.load(path, socket);
     switch (loaded.kind) {
       case 'key':
         return { keys: [{ path, key: loaded.key }], offered: [path], skipped: [] };
       case 'in-agent':
-        return { agent: new OneKeyAgent(loaded.socket, loaded.blob), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: [] };
+        return { agent: new FilteredAgent(loaded.socket, [loaded.blob]), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: [] };
       case 'absent':
         throw new StartError(`cannot read the identity file ${path}: no such file`, 'identity', 'Check the path given to --identity.');
       case 'skipped':
@@ -157,30 +224,45 @@ export class KeyRing {
     }
   }
 
-  // One look at the agent per run; an agent that does not answer is reported, not fatal.
-  private agentState(): Promise<AgentState | undefined> {
-    const socket = this.options.env['SSH_AUTH_SOCK'] || undefined;
-    if (socket === undefined) return Promise.resolve(undefined);
-    this.agent ??= new Promise<AgentState>((resolve) => {
-      const timer = setTimeout(() => resolve({ socket, error: 'no answer' }), this.options.agentTimeoutMs ?? 5000);
-      new OpenSSHAgent(socket).getIdentities((err, keys) => {
-        clearTimeout(timer);
-        resolve(err ? { socket, error: `did not answer (${err.message})` } : { socket, blobs: (keys ?? []).flatMap((key) => blobOfAgentKey(key) ?? []) });
+  // One look at each agent per run; an agent that does not answer is reported, not fatal.
+  private agentState(socket: string): Promise<AgentState> {
+    let state = this.agents.get(socket);
+    if (state === undefined) {
+      state = new Promise<AgentState>((resolve) => {
+        const timer = setTimeout(() => resolve({ socket, error: 'no answer' }), this.options.agentTimeoutMs ?? 5000);
+        new OpenSSHAgent(socket).getIdentities((err, keys) => {
+          clearTimeout(timer);
+          resolve(err ? { socket, error: `did not answer (${err.message})` } : { socket, blobs: (keys ?? []).flatMap((key) => blobOfAgentKey(key) ?? []) });
+        });
       });
-    });
-    return this.agent;
+      this.agents.set(socket, state);
+    }
+    return state;
   }
 
-  private load(path: string): Promise<Loaded> {
-    let loaded = this.files.get(path);
+  private load(path: string, socket: string | undefined): Promise<Loaded> {
+    const cacheKey = `${socket ?? ''}\0${path}`;
+    let loaded = this.files.get(cacheKey);
     if (loaded === undefined) {
-      loaded = this.read(path);
-      this.files.set(path, loaded);
+      loaded = this.read(path, socket);
+      this.files.set(cacheKey, loaded);
     }
     return loaded;
   }
 
-  private async read(path: string): Promise<Loaded> {
+  private certificate(path: string): Promise<ParsedCertificate | 'absent' | 'unsupported'> {
+    let read = this.certificates.get(path);
+    if (read === undefined) {
+      read = readFile(path, 'utf8').then(
+        (text) => parseCertificateLine(text) ?? 'unsupported',
+        () => 'absent' as const,
+      );
+      this.certificates.set(path, read);
+    }
+    return read;
+  }
+
+  private async read(path: string, socket: string | undefined): Promise<Loaded> {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -189,17 +271,17 @@ export class KeyRing {
       return { kind: 'skipped', code: 'identity', reason: `cannot read it (${messageOf(error)})` };
     }
     const plain = parsePrivateKey(text);
-    if (plain.kind === 'key') return plain;
+    if (plain.kind === 'key') return { ...plain, blob: plain.key.getPublicSSH() };
     if (plain.kind !== 'encrypted') return { kind: 'skipped', code: 'identity', reason: plain.kind === 'unreadable' ? `not a private key ssh2 can read (${plain.reason})` : 'unreadable' };
 
     const blob = publicBlobOfPrivateKey(text) ?? (await readFile(`${path}.pub`, 'utf8').then(publicBlobOfLine, () => undefined));
-    const agent = await this.agentState();
-    if (blob !== undefined && agent !== undefined && 'blobs' in agent && agent.blobs.some((held) => held.equals(blob))) return { kind: 'in-agent', socket: agent.socket, blob };
+    const agent = socket === undefined ? undefined : await this.agentState(socket);
+    if (blob !== undefined && agent !== undefined && 'blobs' in agent && sameBlob(agent.blobs, blob)) return { kind: 'in-agent', socket: agent.socket, blob };
 
     const fromEnv = this.options.env[PASSPHRASE_ENV];
     if (fromEnv !== undefined && fromEnv !== '') {
       const opened = parsePrivateKey(text, fromEnv);
-      if (opened.kind === 'key') return opened;
+      if (opened.kind === 'key') return { ...opened, blob: opened.key.getPublicSSH() };
       return { kind: 'skipped', code: 'key-passphrase', reason: `encrypted, and ${PASSPHRASE_ENV} does not decrypt it` };
     }
     const prompt = this.options.prompt;
@@ -209,7 +291,7 @@ export class KeyRing {
       // An empty answer passes this key over, as ssh does.
       if (typed === '') return { kind: 'skipped', code: 'key-encrypted', reason: 'encrypted, and no passphrase was typed' };
       const opened = parsePrivateKey(text, typed);
-      if (opened.kind === 'key') return opened;
+      if (opened.kind === 'key') return { ...opened, blob: opened.key.getPublicSSH() };
     }
     throw new StartError(
       `wrong passphrase for the private key ${path} (${PROMPT_TRIES} tries)`,

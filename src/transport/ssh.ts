@@ -6,8 +6,9 @@ import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2'
 import { AppError, StartError, messageOf } from '../errors.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
-import { hostKeyError, hostKeyVerifier, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
-import { knownKeyTypes, readKnownHostsFiles } from './known-hosts.js';
+import { hostKeyError, hostKeyVerifier, lookupNameOf, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
+import { knownKeyTypesAs, readKnownHostsFiles } from './known-hosts.js';
+import { spawnProxyCommand, type ProxyProcess } from './proxy-command.js';
 import type { JumpHost, SshSettings } from './target.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
@@ -29,27 +30,64 @@ export interface SshTarget {
   notify?: ((line: string) => void) | undefined;
 }
 
-const NO_SETTINGS: SshSettings = { identityFiles: [], extraKnownHosts: [], acceptNewHostKey: false, jumps: [], notes: [] };
+const NO_SETTINGS: SshSettings = { identityFiles: [], certificateFiles: [], identitiesOnly: false, extraKnownHosts: [], acceptNewHostKey: false, hashKnownHosts: false, jumps: [], refusals: [], notes: [] };
 
 interface Hop extends Endpoint {
   credentials: CredentialSpec;
+  /** This hop's own known_hosts files: the first is where an accepted key goes. */
+  knownHosts: string;
+  extraKnownHosts: readonly string[];
+  acceptNew: boolean;
+  hash: boolean;
 }
 
-// The keys each hop is offered: the host gets --identity (alone) or its IdentityFiles; a bastion gets its own
-// IdentityFiles, else the host's keys, with the agent either way.
+// Each hop as OpenSSH's own `ssh -W` for it would connect: its own keys (IdentityFile, CertificateFile,
+// IdentitiesOnly, IdentityAgent) and its own host-key files. --identity is the host's key alone and, for a bastion
+// without IdentityFile, its key too (a flag of ours, documented); a bastion otherwise gets ssh's default key files.
 function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
-  const hostKeys: CredentialSpec = { identity: target.identity, identityFiles: settings.identityFiles };
+  const hostKeys: CredentialSpec = {
+    identity: target.identity,
+    identityFiles: settings.identityFiles,
+    certificateFiles: settings.certificateFiles,
+    identitiesOnly: settings.identitiesOnly,
+    identityAgent: settings.identityAgent,
+  };
   const jumpKeys = (jump: JumpHost): CredentialSpec => ({
-    identityFiles: jump.identityFiles.length > 0 ? jump.identityFiles : target.identity !== undefined ? [target.identity] : settings.identityFiles,
+    identityFiles: jump.identityFiles.length > 0 || target.identity === undefined ? jump.identityFiles : [target.identity],
+    certificateFiles: jump.certificateFiles,
+    identitiesOnly: jump.identitiesOnly || (jump.identityFiles.length === 0 && target.identity !== undefined),
+    identityAgent: jump.identityAgent,
   });
   return [
-    ...settings.jumps.map((jump): Hop => ({ host: jump.host, port: jump.port, user: jump.user, role: 'the jump host', credentials: jumpKeys(jump) })),
-    { host: target.host, port: target.port, user: target.user, role: 'the host', credentials: hostKeys },
+    ...settings.jumps.map((jump): Hop => ({
+      host: jump.host,
+      port: jump.port,
+      user: jump.user,
+      role: 'the jump host',
+      hostKeyAlias: jump.hostKeyAlias,
+      credentials: jumpKeys(jump),
+      knownHosts: jump.knownHosts,
+      extraKnownHosts: jump.extraKnownHosts,
+      acceptNew: jump.acceptNewHostKey,
+      hash: jump.hashKnownHosts,
+    })),
+    {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      role: 'the host',
+      hostKeyAlias: settings.hostKeyAlias,
+      credentials: hostKeys,
+      knownHosts: target.knownHosts,
+      extraKnownHosts: settings.extraKnownHosts,
+      acceptNew: settings.acceptNewHostKey,
+      hash: settings.hashKnownHosts,
+    },
   ];
 }
 
 /** Every key spec a connection to this target will ask the key ring for, so all prompts can come first. */
-export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'ssh'>): CredentialSpec[] {
+export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'ssh'>): CredentialSpec[] {
   return hopsOf(target as SshTarget, target.ssh ?? NO_SETTINGS).map((hop) => hop.credentials);
 }
 
@@ -76,13 +114,13 @@ function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHos
     readyTimeout: timeoutMs,
     keepaliveInterval: 10_000,
     keepaliveCountMax: 3,
-    algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(policy.files, hop.host, hop.port)) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+    algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypesAs(policy.files, lookupNameOf(hop))) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
     hostVerifier: hostKeyVerifier(hop, policy, outcome),
   };
 }
 
 // Connection errors name the hop, the cause and the fix, never a stack trace.
-function connectError(hop: Endpoint, error: unknown, credentials: Credentials, timeoutMs: number, via: Endpoint | undefined): StartError {
+function connectError(hop: Endpoint, error: unknown, credentials: Credentials, timeoutMs: number, via: Endpoint | undefined, proxy?: ProxyProcess): StartError {
   const message = messageOf(error);
   const code = (error as { code?: string }).code;
   const level = (error as { level?: string }).level;
@@ -92,7 +130,9 @@ function connectError(hop: Endpoint, error: unknown, credentials: Credentials, t
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new StartError(`cannot resolve host name ${hop.host}`, 'connect-dns', 'Check the host name and your DNS.', error);
   if (level === 'client-timeout' || /timed out/i.test(message) || code === 'ETIMEDOUT') return new StartError(`no SSH answer from ${place} within ${timeoutMs / 1000} s`, 'connect-timeout', 'Check that the host is up and reachable, or raise --connect-timeout.', error);
   if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {
-    const notOffered = credentials.skipped.length > 0 ? `; not offered: ${credentials.skipped.join('; ')}` : '';
+    // ssh2 cannot read certificates held in an agent; say so rather than let authorized_keys take the blame.
+    const agentNote = credentials.agent !== undefined ? ['a certificate held only in the ssh-agent is not used (name the key with IdentityFile and its certificate with CertificateFile, or put KEY-cert.pub beside KEY)'] : [];
+    const notOffered = credentials.skipped.length + agentNote.length > 0 ? `; not offered: ${[...credentials.skipped, ...agentNote].join('; ')}` : '';
     return new StartError(
       `authentication as ${hop.user} failed on ${who} (offered: ${credentials.offered.join(', ') || 'nothing'}${notOffered})`,
       'auth',
@@ -100,6 +140,7 @@ function connectError(hop: Endpoint, error: unknown, credentials: Credentials, t
       error,
     );
   }
+  if (proxy !== undefined) return new StartError(`cannot connect to ${who} through ${proxy.describe()}: ${message}`, 'connect-proxy-command', 'Check the ProxyCommand in your ssh config: run it by hand, it must speak SSH on its stdout.', error);
   return new StartError(`cannot connect to ${who}: ${message}`, 'connect', 'Check the host, port, user and keys.', error);
 }
 
@@ -154,25 +195,45 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
   const settings = target.ssh ?? NO_SETTINGS;
   const notify = target.notify ?? (() => {});
   const keyring = target.keyring ?? new KeyRing({ env: target.env });
+  // Where ssh would connect differently than we can, nothing is contacted at all.
+  if (settings.refusals.length > 0) {
+    throw new StartError(
+      `the ssh config asks for what apply-ws-fix does not do, so it would not connect where or as ssh would: ${settings.refusals.join('; ')}`,
+      'ssh-config-unsupported',
+      'Change those lines (or put them in a Host block that does not apply to this host), or pass --ssh-config FILE with a config that only uses what apply-ws-fix supports (see SECURITY.md).',
+    );
+  }
   for (const note of settings.notes) notify(`apply-ws-fix: ssh config: ${note}`);
-  const paths = [target.knownHosts, ...settings.extraKnownHosts];
-  const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
-    throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
-  });
-  const policy: KnownHostsPolicy = { files, paths, writeTo: target.knownHosts, acceptNew: settings.acceptNewHostKey, notify };
   const hops = hopsOf(target, settings);
+  const policies: KnownHostsPolicy[] = [];
+  for (const hop of hops) {
+    const paths = [hop.knownHosts, ...hop.extraKnownHosts].filter((path) => path !== '');
+    const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
+      throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
+    });
+    policies.push({ files, paths, writeTo: hop.knownHosts, acceptNew: hop.acceptNew, hash: hop.hash, notify });
+  }
   const bastions: Client[] = [];
+  let proxy: ProxyProcess | undefined;
   const closeBastions = (): void => {
     for (const client of bastions.reverse()) client.end();
+    proxy?.close();
   };
   let sock: Duplex | undefined;
   try {
+    if (settings.proxyCommand !== undefined) {
+      // ssh runs the outermost hop's ProxyCommand locally and speaks SSH over its stdin and stdout.
+      const spawned = spawnProxyCommand(settings.proxyCommand.command, target.env);
+      proxy = spawned;
+      sock = spawned.socket;
+    }
     for (const [index, hop] of hops.entries()) {
+      const policy = policies[index]!;
       const via = index > 0 ? hops[index - 1] : undefined;
       const credentials = await keyring.credentials(hop.credentials);
       const outcome: HostKeyOutcome = {};
       const config = connectConfig(hop, credentials, policy, outcome, target.connectTimeoutMs, sock);
-      const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via);
+      const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via, index === 0 ? proxy : undefined);
       if (index < hops.length - 1) {
         const client = await openClient(config).catch((error: unknown) => {
           throw fail(error);
@@ -193,7 +254,8 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
       }
       // node-ssh stops listening for errors once connected; a dropped connection must fail the command, not the process.
       ssh.connection?.on('error', () => {});
-      const label = `${address(hop)}${settings.jumps.length > 0 ? ` via ${settings.jumps.map((jump) => address(jump)).join(', ')}` : ''}`;
+      const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${settings.proxyCommand.command}`] : []), ...settings.jumps.map((jump) => address(jump))];
+      const label = `${address(hop)}${route.length > 0 ? ` via ${route.join(', ')}` : ''}`;
       return new SshTransport(ssh, label, closeBastions);
     }
     throw new Error('no host to connect to');
