@@ -88,7 +88,7 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
 
 /** Every key spec a connection to this target will ask the key ring for, so all prompts can come first. */
 export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'ssh'>): CredentialSpec[] {
-  return hopsOf(target as SshTarget, target.ssh ?? NO_SETTINGS).map((hop) => hop.credentials);
+  return hopsOf(target as SshTarget, { ...NO_SETTINGS, ...target.ssh }).map((hop) => hop.credentials);
 }
 
 function address(hop: Pick<Endpoint, 'user' | 'host' | 'port'>): string {
@@ -192,7 +192,7 @@ function forwardThrough(client: Client, host: string, port: number, timeoutMs: n
 
 /** Opens the run's single SSH connection (through any bastions), verifying every host key against known_hosts first. */
 export async function connectSsh(target: SshTarget): Promise<Transport> {
-  const settings = target.ssh ?? NO_SETTINGS;
+  const settings: SshSettings = { ...NO_SETTINGS, ...target.ssh };
   const notify = target.notify ?? (() => {});
   const keyring = target.keyring ?? new KeyRing({ env: target.env });
   // Where ssh would connect differently than we can, nothing is contacted at all.

@@ -234,14 +234,15 @@ export function resolveTarget(flags: SshFlags, files: readonly ConfigFile[] | Co
   if (config.proxyCommand !== undefined) sources['proxy-command'] = sourceOf(config.proxyCommand.from);
   if (config.strictHostKeyChecking !== undefined) sources['strict-host-key-checking'] = sourceOf(config.strictHostKeyChecking.from);
   if (flags.acceptNewHostKey === true) sources['strict-host-key-checking'] = 'flag';
+  const { knownHosts, ...hostKeys } = keys;
   return {
     host,
     port,
     user,
     identity: flags.identity,
-    knownHosts: keys.knownHosts,
+    knownHosts,
     ssh: {
-      ...keys,
+      ...hostKeys,
       // --identity means that key alone, as ssh -i with IdentitiesOnly.
       identityFiles: flags.identity !== undefined ? [] : keys.identityFiles,
       jumps: chain.jumps,

@@ -150,9 +150,9 @@ describe('KeyRing: default key files and IdentityFile', () => {
     expect(credentials.skipped.join('\n')).toMatch(/id_ed25519: encrypted, and no passphrase/);
   });
 
-  it('opens the encrypted default file with the passphrase', async () => {
+  it('opens the encrypted default file with the passphrase; the defaults come in OpenSSH\'s order (rsa, ecdsa, ed25519)', async () => {
     const credentials = await new KeyRing({ env: { HOME: home, [PASSPHRASE_ENV]: PASS } }).credentials({ identityFiles: [] });
-    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_ecdsa')]);
+    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ecdsa'), join(home, '.ssh', 'id_ed25519')]);
   });
 
   it('IdentityFile entries replace the defaults; missing ones are passed over silently', async () => {
