@@ -38,6 +38,7 @@ interface Hop extends Endpoint {
   knownHosts: string;
   extraKnownHosts: readonly string[];
   acceptNew: boolean;
+  acceptNewSource: string | undefined;
   hash: boolean;
 }
 
@@ -69,6 +70,7 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
       knownHosts: jump.knownHosts,
       extraKnownHosts: jump.extraKnownHosts,
       acceptNew: jump.acceptNewHostKey,
+      acceptNewSource: jump.acceptNewSource,
       hash: jump.hashKnownHosts,
     })),
     {
@@ -81,6 +83,7 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
       knownHosts: target.knownHosts,
       extraKnownHosts: settings.extraKnownHosts,
       acceptNew: settings.acceptNewHostKey,
+      acceptNewSource: settings.acceptNewSource,
       hash: settings.hashKnownHosts,
     },
   ];
@@ -211,7 +214,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
     const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
       throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
     });
-    policies.push({ files, paths, writeTo: hop.knownHosts, acceptNew: hop.acceptNew, hash: hop.hash, notify });
+    policies.push({ files, paths, writeTo: hop.knownHosts, acceptNew: hop.acceptNew, hash: hop.hash, notify, ...(hop.acceptNewSource !== undefined ? { acceptNewSource: hop.acceptNewSource } : {}) });
   }
   const bastions: Client[] = [];
   let proxy: ProxyProcess | undefined;

@@ -40,6 +40,8 @@ export interface HopKeys {
   hostKeyAlias?: string | undefined;
   /** StrictHostKeyChecking accept-new (or --accept-new-host-key): record the key of a host never seen before. */
   acceptNewHostKey: boolean;
+  /** What allowed it, for the message: `--accept-new-host-key`, or the config line. */
+  acceptNewSource?: string | undefined;
   /** HashKnownHosts: record an accepted key under a hashed name. */
   hashKnownHosts: boolean;
 }
@@ -153,6 +155,7 @@ function hopKeys(config: ResolvedSshConfig, flags: SshFlags, ctx: ResolveContext
     ...knownHostsOf(config, flags, ctx),
     hostKeyAlias: config.hostKeyAlias?.value,
     acceptNewHostKey: flags.acceptNewHostKey === true || strict === 'accept-new',
+    acceptNewSource: flags.acceptNewHostKey === true ? '--accept-new-host-key' : strict === 'accept-new' ? `${sourceOf(config.strictHostKeyChecking?.from)}: StrictHostKeyChecking accept-new` : undefined,
     hashKnownHosts: config.hashKnownHosts?.value ?? false,
   };
 }

@@ -64,6 +64,8 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) through a ProxyJump bastion, two
         `  Port ${bastion.port}`,
         'Host *',
         `  User ${host.user}`,
+        // Debian's /etc/ssh/ssh_config says HashKnownHosts yes, which ssh (and so the tool) would follow.
+        '  HashKnownHosts no',
         '',
       ].join('\n'),
     );
