@@ -132,8 +132,8 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
   const given = (key: string): boolean => argv.some((a) => a === `--${key}` || a.startsWith(`--${key}=`));
   const layer = (key: LayeredKey): string => (given(key) ? 'flag' : layers.sources[key] ?? 'default');
   // A setting the target resolver calls "flag" may have reached it from the environment or the config file.
-  const sshSource = (key: LayeredKey, resolved: string | undefined): string => {
-    if (resolved === undefined || resolved === 'default') return layer(key) === 'default' ? 'default (runbook)' : layer(key);
+  const sshSource = (key: LayeredKey, resolved: string | undefined, byDefault = 'default (runbook)'): string => {
+    if (resolved === undefined || resolved === 'default') return layer(key) === 'default' ? byDefault : layer(key);
     if (resolved === 'flag') return layer(key);
     return resolved;
   };
@@ -158,7 +158,7 @@ function describeSettings(runs: readonly RunOptions[], argv: readonly string[], 
       { name: 'identity-agent', value: ssh?.identityAgent ?? 'SSH_AUTH_SOCK', source: ssh?.identityAgent !== undefined ? 'ssh-config' : 'default' },
       { name: 'jumps', value: (ssh?.jumps ?? []).map((jump) => `${jump.user}@${jump.host}:${jump.port} (${jump.label}; known_hosts ${[jump.knownHosts, ...jump.extraKnownHosts].filter(Boolean).join(' ') || 'none'})`), source: src['jumps'] ?? 'default (none)' },
       { name: 'proxy-command', value: ssh?.proxyCommand?.command ?? null, source: src['proxy-command'] ?? 'default (none)' },
-      { name: 'known-hosts', value: [run.knownHosts, ...(ssh?.extraKnownHosts ?? [])].filter(Boolean), source: sshSource('known-hosts', src['known-hosts']) + (src['global-known-hosts'] ? `; global: ${src['global-known-hosts']}` : '') },
+      { name: 'known-hosts', value: [run.knownHosts, ...(ssh?.extraKnownHosts ?? [])].filter(Boolean), source: sshSource('known-hosts', src['known-hosts'], "default (ssh's files)") + (src['global-known-hosts'] ? `; global: ${src['global-known-hosts']}` : '') },
       { name: 'host-key-alias', value: ssh?.hostKeyAlias ?? null, source: src['host-key-alias'] ?? 'default (none)' },
       { name: 'new-host-keys', value: ssh?.acceptNewHostKey ? 'recorded (accept-new)' : 'refused', source: src['strict-host-key-checking'] ?? 'default' },
       { name: 'dir', value: run.dir, source: layer('dir') },
