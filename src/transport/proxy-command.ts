@@ -7,6 +7,8 @@ export interface ProxyProcess {
   socket: Duplex;
   /** What the command said on stderr (last lines), and how it ended, for messages. */
   describe(): string;
+  /** Resolves once the command has exited (or after waitMs), so that describe() can say how it ended. */
+  settled(waitMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -20,10 +22,21 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
   child.stderr.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-2000);
   });
+  const socket = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  // The command ending is the connection ending: say so at once, rather than let the handshake wait for its timeout.
+  // (Its stdin stays ours, so 'close' would never come: wait for the exit and for the last of its output instead.)
+  let outputEnded = false;
+  const finish = (): void => {
+    if (ended !== undefined && outputEnded && !socket.destroyed) socket.destroy(new Error(`the ProxyCommand ended (${ended})`));
+  };
   child.on('exit', (code, signal) => {
     ended = signal !== null ? `killed by ${signal}` : `exit ${code}`;
+    finish();
   });
-  const socket = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  child.stdout.on('end', () => {
+    outputEnded = true;
+    finish();
+  });
   // A command that cannot start (no such shell) must fail the connection, not the process.
   child.on('error', (error) => socket.destroy(error));
   socket.on('error', () => {});
@@ -34,6 +47,16 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
       const said = stderr.trim().split('\n').slice(-3).join(' / ');
       return `the ProxyCommand (${command})${ended !== undefined ? ` ended (${ended})` : ''}${said !== '' ? `: ${said}` : ''}`;
     },
+    settled: (waitMs = 1000) =>
+      ended !== undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, waitMs);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
     close: () => {
       socket.destroy();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

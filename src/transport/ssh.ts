@@ -224,21 +224,22 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
   };
   let sock: Duplex | undefined;
   try {
-    if (settings.proxyCommand !== undefined) {
-      // ssh runs the outermost hop's ProxyCommand locally and speaks SSH over its stdin and stdout.
-      const spawned = spawnProxyCommand(settings.proxyCommand.command, target.env);
-      proxy = spawned;
-      sock = spawned.socket;
-    }
     for (const [index, hop] of hops.entries()) {
       const policy = policies[index]!;
       const via = index > 0 ? hops[index - 1] : undefined;
       const credentials = await keyring.credentials(hop.credentials);
+      if (index === 0 && settings.proxyCommand !== undefined) {
+        // ssh runs the outermost hop's ProxyCommand locally and speaks SSH over its stdin and stdout. Started only now,
+        // with no await before ssh2 takes the socket, so that an early end of the command is not missed.
+        proxy = spawnProxyCommand(settings.proxyCommand.command, target.env);
+        sock = proxy.socket;
+      }
       const outcome: HostKeyOutcome = {};
       const config = connectConfig(hop, credentials, policy, outcome, target.connectTimeoutMs, sock);
       const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via, index === 0 ? proxy : undefined);
       if (index < hops.length - 1) {
-        const client = await openClient(config).catch((error: unknown) => {
+        const client = await openClient(config).catch(async (error: unknown) => {
+          if (index === 0) await proxy?.settled();
           throw fail(error);
         });
         bastions.push(client);
@@ -253,6 +254,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
         await ssh.connect(config as Config);
       } catch (error) {
         ssh.dispose();
+        if (index === 0) await proxy?.settled();
         throw fail(error);
       }
       // node-ssh stops listening for errors once connected; a dropped connection must fail the command, not the process.
