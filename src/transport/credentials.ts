@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import ssh2, { type BaseAgent, type ParsedKey } from 'ssh2';
 import { StartError, messageOf } from '../errors.js';
 import { parsePrivateKey, publicBlobOfLine, publicBlobOfPrivateKey } from './key-file.js';
-import { certificateKey, certificatesSupported, parseCertificateLine, type ParsedCertificate } from './ssh-cert-auth.js';
+import { agentCertificateKey, agentSignRequest, certificateKey, certificatesSupported, listAgentBlobs, parseCertificateBlob, parseCertificateLine, type ParsedCertificate } from './ssh-cert-auth.js';
 
 // ssh2 is CommonJS: under Node's ESM loader only its default export carries the agent classes.
 const { OpenSSHAgent } = ssh2;
@@ -73,25 +73,39 @@ function remedyFor(code: SkipCode, path: string): string {
   }
 }
 
-type AgentState = { socket: string; blobs: Buffer[] } | { socket: string; error: string };
+/** blobs: the agent's plain keys; certificates: the certificates it holds (with their private keys). */
+type AgentState = { socket: string; blobs: Buffer[]; certificates: ParsedCertificate[] } | { socket: string; error: string };
 
 // An agent that did not answer is worth a line in an authentication failure.
 function noteOf(agent: AgentState | undefined): string[] {
   return agent !== undefined && 'error' in agent ? [`the ssh-agent at ${agent.socket}: ${agent.error}`] : [];
 }
 
-// An agent that shows only some of its keys: --identity names one key, IdentitiesOnly names the files, and an agent
-// full of others must not use up the server's MaxAuthTries before them, or log in with another key than ssh would.
-class FilteredAgent extends OpenSSHAgent {
+// The agent as ssh uses it: with IdentitiesOnly (or --identity) it shows only the named keys, so that an agent full of
+// others neither uses up the server's MaxAuthTries nor logs in with another key than ssh would; and it offers the
+// certificates it holds (ssh2's own listing drops them), asking the agent to sign with the certificate blob.
+class ToolAgent extends OpenSSHAgent {
   constructor(
     socket: string,
-    private readonly blobs: readonly Buffer[],
+    private readonly only: readonly Buffer[] | undefined,
+    private readonly certificates: readonly ParsedKey[],
   ) {
     super(socket);
   }
 
   override getIdentities(cb: Parameters<InstanceType<typeof OpenSSHAgent>['getIdentities']>[0]): void {
-    super.getIdentities((err, keys) => (err ? cb(err) : cb(undefined, (keys ?? []).filter((key) => this.blobs.some((blob) => blobOfAgentKey(key)?.equals(blob))))));
+    super.getIdentities((err, keys) => {
+      if (err) return cb(err);
+      const plain = (keys ?? []).filter((key) => this.only === undefined || this.only.some((blob) => blobOfAgentKey(key)?.equals(blob)));
+      cb(undefined, [...plain, ...this.certificates]);
+    });
+  }
+
+  // Overloads of ssh2's typings; ssh2 itself always calls sign(key, data, options, cb).
+  override sign(pubKey: Parameters<InstanceType<typeof OpenSSHAgent>['sign']>[0], data: Buffer, options?: unknown, cb?: unknown): boolean {
+    const callback = (typeof options === 'function' ? options : cb) as (err?: Error | null, signature?: Buffer) => void;
+    const request = agentSignRequest(pubKey, typeof options === 'object' && options !== null ? (options as { hash?: string }) : undefined);
+    return super.sign(request.key as typeof pubKey, data, (request.options ?? {}) as never, callback);
   }
 }
 
@@ -147,14 +161,18 @@ export class KeyRing {
       }
     }
     const agentBlobs = agent !== undefined && 'blobs' in agent ? (spec.identitiesOnly ? agent.blobs.filter((blob) => sameBlob(namedBlobs, blob)) : agent.blobs) : [];
-    if (agent !== undefined && 'blobs' in agent && agentBlobs.length > 0) {
-      credentials.agent = spec.identitiesOnly ? new FilteredAgent(agent.socket, agentBlobs) : agent.socket;
-      credentials.offered.push(spec.identitiesOnly ? `the ssh-agent's copy of ${agentBlobs.length} named key(s) (IdentitiesOnly)` : `the ssh-agent's ${agent.blobs.length} key(s)`);
+    // The agent's certificates, for the named keys only with IdentitiesOnly.
+    const agentCertificates = agent !== undefined && 'blobs' in agent ? agent.certificates.filter((certificate) => !spec.identitiesOnly || sameBlob(namedBlobs, certificate.publicBlob)) : [];
+    const certificateKeys = agentCertificates.flatMap((certificate) => agentCertificateKey(certificate) ?? []);
+    if (agent !== undefined && 'blobs' in agent && agentBlobs.length + certificateKeys.length > 0) {
+      credentials.agent = spec.identitiesOnly || certificateKeys.length > 0 ? new ToolAgent(agent.socket, spec.identitiesOnly ? agentBlobs : undefined, certificateKeys) : agent.socket;
+      const certificates = certificateKeys.length > 0 ? ` and ${certificateKeys.length} certificate(s)` : '';
+      credentials.offered.push(spec.identitiesOnly ? `the ssh-agent's copy of ${agentBlobs.length} named key(s)${certificates} (IdentitiesOnly)` : `the ssh-agent's ${agent.blobs.length} key(s)${certificates}`);
     } else if (spec.identitiesOnly && agent !== undefined && 'blobs' in agent && agent.blobs.length > 0) {
       credentials.skipped.push(`the ssh-agent's ${agent.blobs.length} key(s): not named by IdentityFile (IdentitiesOnly yes)`);
     }
     // A key the agent already offers, or a second file with the same key, is not offered again (MaxAuthTries).
-    const offeredBlobs = [...agentBlobs];
+    const offeredBlobs = [...agentBlobs, ...certificateKeys.map((key) => key.getPublicSSH())];
     const certificatePaths = (spec.certificateFiles?.length ?? 0) > 0 ? spec.certificateFiles! : files.map((path) => `${path}-cert.pub`);
     const certificates: { path: string; certificate: ParsedCertificate }[] = [];
     for (const path of certificatePaths) {
@@ -182,10 +200,11 @@ export class KeyRing {
     }
     for (const { path, certificate } of certificates) {
       if (sameBlob(offeredBlobs, certificate.blob)) continue;
+      // (A certificate file whose key is only in the agent: ssh asks the agent to sign with it; ssh-add KEY loads KEY-cert.pub too.)
       const inAgent = agent !== undefined && 'blobs' in agent && sameBlob(agent.blobs, certificate.publicBlob);
       credentials.skipped.push(
         inAgent
-          ? `${path}: its private key is only in the ssh-agent, and apply-ws-fix cannot sign a certificate login through the agent (give the key file with IdentityFile)`
+          ? `${path}: its private key is in the ssh-agent without this certificate (load both: ssh-add KEY with KEY-cert.pub beside it)`
           : `${path}: no private key for this certificate among ${files.join(', ')}`,
       );
     }
@@ -216,7 +235,7 @@ export class KeyRing {
       case 'key':
         return { keys: [{ path, key: loaded.key }], offered: [path], skipped: [] };
       case 'in-agent':
-        return { agent: new FilteredAgent(loaded.socket, [loaded.blob]), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: [] };
+        return { agent: new ToolAgent(loaded.socket, [loaded.blob], []), keys: [], offered: [`the ssh-agent's copy of ${path}`], skipped: [] };
       case 'absent':
         throw new StartError(`cannot read the identity file ${path}: no such file`, 'identity', 'Check the path given to --identity.');
       case 'skipped':
@@ -230,10 +249,17 @@ export class KeyRing {
     if (state === undefined) {
       state = new Promise<AgentState>((resolve) => {
         const timer = setTimeout(() => resolve({ socket, error: 'no answer' }), this.options.agentTimeoutMs ?? 5000);
-        new OpenSSHAgent(socket).getIdentities((err, keys) => {
-          clearTimeout(timer);
-          resolve(err ? { socket, error: `did not answer (${err.message})` } : { socket, blobs: (keys ?? []).flatMap((key) => blobOfAgentKey(key) ?? []) });
-        });
+        listAgentBlobs(socket, this.options.agentTimeoutMs ?? 5000).then(
+          (blobs) => {
+            clearTimeout(timer);
+            const certificates = blobs.flatMap((blob) => parseCertificateBlob(blob) ?? []);
+            resolve({ socket, blobs: blobs.filter((blob) => !certificates.some((certificate) => certificate.blob.equals(blob))), certificates });
+          },
+          (err: Error) => {
+            clearTimeout(timer);
+            resolve({ socket, error: `did not answer (${err.message})` });
+          },
+        );
       });
       this.agents.set(socket, state);
     }

@@ -3,7 +3,8 @@
 // the plain algorithm name (PROTOCOL.certkeys). ssh2 writes one name for both, so for certificate keys only, its
 // Protocol.authPK is replaced by the same packet with the two names told apart. Any other key goes through ssh2's own.
 import { createRequire } from 'node:module';
-import type { ParsedKey } from 'ssh2';
+import { createConnection } from 'node:net';
+import ssh2, { type ParsedKey } from 'ssh2';
 
 const require = createRequire(import.meta.url);
 
@@ -55,15 +56,19 @@ export interface ParsedCertificate {
 /** Reads a certificate line (`ssh-ed25519-cert-v01@openssh.com AAAA… comment`); undefined when it is not one we support. */
 export function parseCertificateLine(text: string): ParsedCertificate | undefined {
   const [type, data] = text.trim().split(/\s+/);
-  if (type === undefined || data === undefined) return undefined;
-  const keyType = CERT_TYPES[type];
-  if (keyType === undefined) return undefined;
-  const blob = Buffer.from(data, 'base64');
+  if (type === undefined || data === undefined || CERT_TYPES[type] === undefined) return undefined;
+  return parseCertificateBlob(Buffer.from(data, 'base64'));
+}
+
+/** Reads a certificate blob (as an agent lists it); undefined when it is not a certificate we support. */
+export function parseCertificateBlob(blob: Buffer): ParsedCertificate | undefined {
   try {
     let at = 0;
     let field: Buffer;
     [field, at] = readString(blob, at);
-    if (field.toString() !== type) return undefined;
+    const type = field.toString();
+    const keyType = CERT_TYPES[type];
+    if (keyType === undefined) return undefined;
     [, at] = readString(blob, at); // nonce
     const fields: Buffer[] = [];
     const count = keyType === 'ssh-ed25519' ? 1 : 2; // ed25519: pk; rsa: e, n; ecdsa: curve, Q
@@ -75,6 +80,43 @@ export function parseCertificateLine(text: string): ParsedCertificate | undefine
   } catch {
     return undefined;
   }
+}
+
+/** Every identity blob an agent lists, certificates included (ssh2's own listing drops what it cannot parse). */
+export function listAgentBlobs(socket: string, timeoutMs = 5000): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const connection = createConnection(socket);
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => fail(new Error('no answer')), timeoutMs);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      connection.destroy();
+      reject(error);
+    };
+    connection.on('error', fail);
+    connection.on('connect', () => connection.write(Buffer.from([0, 0, 0, 1, 11]))); // SSH_AGENTC_REQUEST_IDENTITIES
+    connection.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4 || received.length < 4 + received.readUInt32BE(0)) return;
+      clearTimeout(timer);
+      connection.destroy();
+      try {
+        if (received[4] !== 12) throw new Error('the agent refused to list its keys'); // SSH_AGENT_IDENTITIES_ANSWER
+        const count = received.readUInt32BE(5);
+        const blobs: Buffer[] = [];
+        let at = 9;
+        for (let i = 0; i < count; i++) {
+          let blob: Buffer;
+          [blob, at] = readString(received, at);
+          [, at] = readString(received, at);
+          blobs.push(Buffer.from(blob));
+        }
+        resolve(blobs);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  });
 }
 
 let installed: boolean | undefined;
@@ -145,4 +187,38 @@ export function certificateKey(key: ParsedKey, certificate: ParsedCertificate): 
   Object.defineProperty(wrapped, 'getPublicSSH', { value: () => certificate.blob });
   Object.defineProperty(wrapped, 'sign', { value: (data: Buffer, hash?: string) => key.sign(data, rsa ? 'sha512' : hash) });
   return wrapped;
+}
+
+/**
+ * A certificate the ssh-agent holds, with its private key: offered through the agent, which signs when asked with the
+ * certificate blob (RSA with SHA-512, as the name sent says).
+ */
+export function agentCertificateKey(certificate: ParsedCertificate): ParsedKey | undefined {
+  if (!install()) return undefined;
+  const base = ssh2.utils.parseKey(certificate.publicBlob);
+  if (base instanceof Error) return undefined;
+  const plain = Array.isArray(base) ? (base as ParsedKey[])[0] : base;
+  if (plain === undefined) return undefined;
+  const rsa = certificate.keyType === 'ssh-rsa';
+  const info: CertInfo = {
+    blob: certificate.blob,
+    algorithm: rsa ? 'rsa-sha2-512-cert-v01@openssh.com' : certificate.type,
+    signatureAlgorithm: rsa ? 'rsa-sha2-512' : certificate.keyType,
+    keyType: certificate.keyType,
+  };
+  const wrapped = Object.create(plain) as ParsedKey & { [CERT]: CertInfo };
+  Object.defineProperty(wrapped, CERT, { value: info });
+  Object.defineProperty(wrapped, 'type', { value: info.algorithm });
+  Object.defineProperty(wrapped, 'getPublicSSH', { value: () => certificate.blob });
+  return wrapped;
+}
+
+/** For an agent's sign(): the key as the agent must be asked (the certificate blob; RSA with the SHA-512 flag). */
+export function agentSignRequest(key: unknown, options: { hash?: string } | undefined): { key: unknown; options: { hash?: string } | undefined } {
+  const cert = (key as { [CERT]?: CertInfo } | undefined)?.[CERT];
+  if (cert === undefined) return { key, options };
+  if (cert.keyType !== 'ssh-rsa') return { key, options };
+  const asRsa = Object.create(key as object) as object;
+  Object.defineProperty(asRsa, 'type', { value: 'ssh-rsa' });
+  return { key: asRsa, options: { ...options, hash: 'sha512' } };
 }

@@ -133,9 +133,7 @@ function connectError(hop: Endpoint, error: unknown, credentials: Credentials, t
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new StartError(`cannot resolve host name ${hop.host}`, 'connect-dns', 'Check the host name and your DNS.', error);
   if (level === 'client-timeout' || /timed out/i.test(message) || code === 'ETIMEDOUT') return new StartError(`no SSH answer from ${place} within ${timeoutMs / 1000} s`, 'connect-timeout', 'Check that the host is up and reachable, or raise --connect-timeout.', error);
   if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {
-    // ssh2 cannot read certificates held in an agent; say so rather than let authorized_keys take the blame.
-    const agentNote = credentials.agent !== undefined ? ['a certificate held only in the ssh-agent is not used (name the key with IdentityFile and its certificate with CertificateFile, or put KEY-cert.pub beside KEY)'] : [];
-    const notOffered = credentials.skipped.length + agentNote.length > 0 ? `; not offered: ${[...credentials.skipped, ...agentNote].join('; ')}` : '';
+    const notOffered = credentials.skipped.length > 0 ? `; not offered: ${credentials.skipped.join('; ')}` : '';
     return new StartError(
       `authentication as ${hop.user} failed on ${who} (offered: ${credentials.offered.join(', ') || 'nothing'}${notOffered})`,
       'auth',

@@ -313,6 +313,31 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) with ~/.ssh/config against real 
         });
       }
 
+      for (const type of ['ed25519', 'rsa'] as const) {
+        test(`a ${type} certificate held by the ssh-agent (ssh-add loads KEY-cert.pub with KEY): the agent signs the certificate login`, async () => {
+          const ca = await keygen(`agent_ca_${type}`);
+          const key = await keygen(`agent_cert_${type}`, type);
+          await mustRun('ssh-keygen', ['-q', '-s', ca, '-I', `awf-agent-${type}`, '-n', host.user, '-V', '-5m:+1h', `${key}.pub`]);
+          appendFileSync(join(host.home, '.ssh', 'authorized_keys'), `cert-authority ${readFileSync(`${ca}.pub`, 'utf8')}`);
+          const own = await startAgent();
+          try {
+            own.add(key);
+            const { rmSync } = await import('node:fs');
+            // Only the agent has it now: no key file, no certificate file.
+            rmSync(key);
+            rmSync(`${key}-cert.pub`);
+            home.write('known_hosts', knownHostsText());
+            home.write('config', boxBlock([]));
+            const log = sshdLogSince();
+            const r = await cli(['--host', 'box', '--dry-run'], { SSH_AUTH_SOCK: own.socket });
+            expect(r.exitCode, explain(r)).toBe(0);
+            expect(log()).toMatch(new RegExp(`Accepted publickey for ${host.user} .*${type === 'rsa' ? 'RSA' : 'ED25519'}-CERT .*ID awf-agent-${type}`));
+          } finally {
+            own.stop();
+          }
+        });
+      }
+
       test('a certificate for another principal: exit 3, and the message shows the certificate was offered', async () => {
         const ca = await keygen('ca_other');
         const key = await keygen('cert_other');
