@@ -67,22 +67,27 @@ export function compareHop(label: string, ours: ResolvedSshConfig, theirs: OpenS
   const differ = (keyword: string, mine: string | undefined, sshs: string | undefined): void => {
     if ((mine ?? '') !== (sshs ?? '')) differences.push(`${label}: ${keyword}: apply-ws-fix reads ${mine === undefined ? '(unset)' : JSON.stringify(mine)}, ssh -G says ${sshs === undefined ? '(unset)' : JSON.stringify(sshs)}`);
   };
+  // A keyword with a default that this ssh does not print (another OpenSSH version) cannot be compared: only what it says.
+  const differIfPrinted = (keyword: string, key: string, mine: string, sshs: string | undefined): void => {
+    if (theirs.has(key)) differ(keyword, mine, sshs);
+  };
   differ('HostName', ours.hostName?.value ?? ours.alias.toLowerCase(), one('hostname'));
   differ('User', ours.user?.value ?? ctx.localUser, one('user'));
   differ('Port', String(ours.port?.value ?? 22), one('port'));
   differ('ProxyJump', ours.proxyJump?.value, one('proxyjump'));
-  differ('ProxyCommand', ours.proxyCommandText, one('proxycommand'));
+  // ssh -G prints ProxyCommand as written (9.2); accept it with its tokens expanded too.
+  if (one('proxycommand') !== ours.proxyCommand?.value) differ('ProxyCommand', ours.proxyCommandText, one('proxycommand'));
   differ('HostKeyAlias', ours.hostKeyAlias?.value, one('hostkeyalias'));
-  differ('IdentitiesOnly', ours.identitiesOnly?.value ? 'yes' : 'no', one('identitiesonly'));
-  differ('HashKnownHosts', ours.hashKnownHosts?.value ? 'yes' : 'no', one('hashknownhosts'));
+  differIfPrinted('IdentitiesOnly', 'identitiesonly', ours.identitiesOnly?.value ? 'yes' : 'no', one('identitiesonly'));
+  differIfPrinted('HashKnownHosts', 'hashknownhosts', ours.hashKnownHosts?.value ? 'yes' : 'no', one('hashknownhosts'));
   const strict = one('stricthostkeychecking');
-  differ('StrictHostKeyChecking', ours.strictHostKeyChecking?.value ?? 'ask', strict === 'true' ? 'yes' : strict === 'false' ? 'no' : strict);
+  differIfPrinted('StrictHostKeyChecking', 'stricthostkeychecking', ours.strictHostKeyChecking?.value ?? 'ask', strict === 'true' ? 'yes' : strict === 'false' ? 'no' : strict);
   const agent = ours.identityAgent?.value;
   differ('IdentityAgent', agent, one('identityagent'));
   const knownHosts = ours.userKnownHostsFiles === undefined ? `${ctx.home}/.ssh/known_hosts ${ctx.home}/.ssh/known_hosts2` : ours.userKnownHostsFiles.value.length === 0 ? 'none' : ours.userKnownHostsFiles.value.join(' ');
-  differ('UserKnownHostsFile', knownHosts, one('userknownhostsfile'));
+  differIfPrinted('UserKnownHostsFile', 'userknownhostsfile', knownHosts, one('userknownhostsfile'));
   const global = ours.globalKnownHostsFiles === undefined ? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2' : ours.globalKnownHostsFiles.value.length === 0 ? 'none' : ours.globalKnownHostsFiles.value.join(' ');
-  differ('GlobalKnownHostsFile', global, one('globalknownhostsfile'));
+  differIfPrinted('GlobalKnownHostsFile', 'globalknownhostsfile', global, one('globalknownhostsfile'));
 
   // ssh -G prints IdentityFile and CertificateFile unexpanded: expand them with ssh's own host, port and user.
   const tokens: TokenContext = {

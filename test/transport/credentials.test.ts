@@ -262,6 +262,25 @@ describe('KeyRing with an ssh-agent', () => {
     expect(credentials.agent).toBe(agent.socket);
   });
 
+  it('a certificate the agent holds is listed and offered through the agent (ssh2 alone would drop it)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const ca = makeKey(scratch, 'agent-ca');
+    const user = makeKey(scratch, 'agent-certified');
+    execFileSync('ssh-keygen', ['-q', '-s', ca.path, '-I', 'unit', '-n', 'someone', `${user.path}.pub`]);
+    const own = await startAgent();
+    try {
+      own.add(user.path);
+      const credentials = await new KeyRing({ env: { HOME: join(scratch, 'nobody'), SSH_AUTH_SOCK: own.socket } }).credentials({ identityFiles: [] });
+      expect(credentials.offered).toEqual(["the ssh-agent's 1 key(s) and 1 certificate(s)"]);
+      const shown = await new Promise<{ type: string; getPublicSSH(): Buffer }[]>((resolve, reject) =>
+        (credentials.agent as { getIdentities(cb: (e: Error | undefined, k?: { type: string; getPublicSSH(): Buffer }[]) => void): void }).getIdentities((e, keys) => (e ? reject(e) : resolve(keys ?? []))),
+      );
+      expect(shown.map((key) => key.type)).toEqual(['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com']);
+    } finally {
+      own.stop();
+    }
+  });
+
   it('an agent socket that does not answer is noted, not offered', async () => {
     const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: join(scratch, 'dead.sock') } }).credentials({ identityFiles: [other.path] });
     expect(credentials.agent).toBeUndefined();
