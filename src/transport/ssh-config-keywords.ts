@@ -35,6 +35,10 @@ export const KEYWORDS: Readonly<Record<string, KeywordUse>> = {
   stricthostkeychecking: READ,
   hashknownhosts: READ,
   ignoreunknown: READ,
+  ciphers: READ,
+  macs: READ,
+  kexalgorithms: READ,
+  hostkeyalgorithms: READ,
 
   // Where ssh connects from, through, or how it finds the address.
   addressfamily: refuseUnless(['any'], 'ssh would use only IPv4 or only IPv6 addresses'),
@@ -51,14 +55,10 @@ export const KEYWORDS: Readonly<Record<string, KeywordUse>> = {
   hostbasedauthentication: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would also try host-based authentication'),
   // How ssh checks the host's key, or which cryptography it accepts.
   checkhostip: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would also check the address against known_hosts'),
-  hostkeyalgorithms: refuseUnless([], 'ssh would accept only host keys of those algorithms'),
   knownhostscommand: refuseUnless(['none'], 'ssh would get known host keys from a command'),
   revokedhostkeys: refuseUnless(['none'], 'ssh would refuse host keys listed in that revocation file'),
   verifyhostkeydns: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would check host keys against DNS SSHFP records'),
   nohostauthenticationforlocalhost: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would skip the host key check for localhost'),
-  ciphers: refuseUnless([], 'ssh would allow only those ciphers'),
-  macs: refuseUnless([], 'ssh would allow only those MACs'),
-  kexalgorithms: refuseUnless([], 'ssh would allow only those key exchanges'),
 
   // Ignored: they change none of host, port, user, keys, route or host-key checking for the commands we run.
   addkeystoagent: IGNORE,

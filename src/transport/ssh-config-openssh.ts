@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parseProxyJump } from './proxy-jump.js';
-import { resolveSshConfig, type ConfigFile, type ResolvedSshConfig, type ResolveInput } from './ssh-config.js';
+import { emptyResolution, resolveSshConfig, type ConfigFile, type ResolvedSshConfig, type ResolveInput } from './ssh-config.js';
 import { expandPath, type TokenContext } from './ssh-config-expand.js';
 import type { ResolveContext, SshFlags, SshTargetSpec } from './target.js';
 
@@ -88,6 +88,10 @@ export function compareHop(label: string, ours: ResolvedSshConfig, theirs: OpenS
   differIfPrinted('UserKnownHostsFile', 'userknownhostsfile', knownHosts, one('userknownhostsfile'));
   const global = ours.globalKnownHostsFiles === undefined ? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2' : ours.globalKnownHostsFiles.value.length === 0 ? 'none' : ours.globalKnownHostsFiles.value.join(' ');
   differIfPrinted('GlobalKnownHostsFile', 'globalknownhostsfile', global, one('globalknownhostsfile'));
+  differIfPrinted('Ciphers', 'ciphers', ours.algorithms.cipher.join(','), one('ciphers'));
+  differIfPrinted('MACs', 'macs', ours.algorithms.hmac.join(','), one('macs'));
+  differIfPrinted('KexAlgorithms', 'kexalgorithms', ours.algorithms.kex.join(','), one('kexalgorithms'));
+  differIfPrinted('HostKeyAlgorithms', 'hostkeyalgorithms', ours.algorithms.serverHostKey.join(','), one('hostkeyalgorithms'));
 
   // ssh -G prints IdentityFile and CertificateFile unexpanded: expand them with ssh's own host, port and user.
   const tokens: TokenContext = {
@@ -163,7 +167,7 @@ export async function crossCheckWithOpenSsh({ flags, target, ctx, files, ssh: gi
       differences.push(`${hop.label}: ssh -G refuses this config: ${(error as Error).message}`);
       continue;
     }
-    const ours = files.length > 0 ? resolveSshConfig(files, hop.input) : { alias: hop.input.alias, identityFiles: [], certificateFiles: [], refusals: [], notes: [] };
+    const ours = files.length > 0 ? resolveSshConfig(files, hop.input) : emptyResolution(hop.input.alias);
     differences.push(...compareHop(hop.label, ours, theirs, base));
   }
   return differences.length > 0 ? { status: 'differs', ssh, differences } : { status: 'agrees', ssh, hops: hops.length };

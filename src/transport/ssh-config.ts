@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { matchGlob, matchPatternList } from './host-patterns.js';
 import { expandEnv, expandPath, expandTilde, expandTokens, proxyCommandTokens, type TokenContext } from './ssh-config-expand.js';
+import { ALGORITHM_KEYWORDS, assembleAlgorithms, forSsh2, OPENSSH_ALL, type AlgorithmKind } from './ssh-config-algorithms.js';
 import { KEYWORDS, spelling } from './ssh-config-keywords.js';
 import { splitConfigLine, type SshConfigLine } from './ssh-config-line.js';
 
@@ -85,6 +86,13 @@ function checkOption(keyword: string, args: string[], at: Origin): void {
   if (keyword === 'port' && parsePort(args[0]!) === undefined) fail(`Port "${args[0]}" is not a number from 1 to 65535`);
   if ((keyword === 'userknownhostsfile' || keyword === 'globalknownhostsfile') && args.length > 1 && args.some((arg) => arg.toLowerCase() === 'none')) {
     fail(`${name} "none" must stand alone`);
+  }
+  // ciphers_valid(), mac_valid(), kex_names_valid(): names ssh knows, patterns only after `-` (HostKeyAlgorithms allows them).
+  const kind = (Object.entries(ALGORITHM_KEYWORDS) as [AlgorithmKind, string][]).find(([, name]) => name === keyword)?.[0];
+  if (kind !== undefined && kind !== 'serverHostKey' && !args[0]!.startsWith('-')) {
+    const names = args[0]!.replace(/^[+^]/, '').split(',');
+    const bad = names.find((name) => !OPENSSH_ALL[kind].includes(name));
+    if (bad !== undefined) fail(`${name} "${bad}" is not an algorithm OpenSSH knows (ssh refuses it too)`);
   }
   const choices = CHOICES[keyword];
   if (choices !== undefined && !choices.includes(args[0]!.toLowerCase())) fail(`${name} "${args[0]}" is not one of ${choices.join(', ')}`);
@@ -282,6 +290,10 @@ export interface ResolvedSshConfig {
   hostKeyAlias?: Sourced<string>;
   strictHostKeyChecking?: Sourced<StrictHostKeyChecking>;
   hashKnownHosts?: Sourced<boolean>;
+  /** Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms: the list ssh would use (its default when unset). */
+  algorithms: Record<AlgorithmKind, string[]>;
+  /** Where each algorithm list was set, when it was. */
+  algorithmSources: Partial<Record<AlgorithmKind, Source>>;
   /** Why ssh would connect differently than we can: each names file, line and keyword. Non-empty: refuse (exit 3). */
   refusals: string[];
   /** What the operator may want to know, that changes nothing. */
@@ -448,7 +460,7 @@ export function resolveSshConfig(files: readonly ConfigFile[], input: ResolveInp
   const state: EvalState = { input, first: new Map(), identityFiles: [], certificateFiles: [], refusals: [], notes: [] };
   for (const file of files) evaluateFile(file, state, { value: true }, false);
   const { first } = state;
-  const resolved: ResolvedSshConfig = { alias: input.alias, identityFiles: [], certificateFiles: [], refusals: state.refusals, notes: state.notes };
+  const resolved: ResolvedSshConfig = { alias: input.alias, identityFiles: [], certificateFiles: [], algorithms: defaultAlgorithms(), algorithmSources: {}, refusals: state.refusals, notes: state.notes };
   const sourced = <T>(option: RawOption, value: T): Sourced<T> => ({ value, from: option.at });
 
   const hostName = first.get('hostname');
@@ -532,6 +544,15 @@ export function resolveSshConfig(files: readonly ConfigFile[], input: ResolveInp
   }
   const hash = first.get('hashknownhosts');
   if (hash !== undefined) resolved.hashKnownHosts = sourced(hash, yes(hash.args[0]!));
+  for (const [kind, keyword] of Object.entries(ALGORITHM_KEYWORDS) as [AlgorithmKind, string][]) {
+    const option = first.get(keyword);
+    if (option === undefined) continue;
+    resolved.algorithms[kind] = assembleAlgorithms(kind, option.args[0]);
+    resolved.algorithmSources[kind] = option.at;
+    if (forSsh2(kind, resolved.algorithms[kind]).length === 0) {
+      state.refusals.push(`${where(option.at)}: ${spelling(keyword)} ${option.args[0]}: none of these is one apply-ws-fix (ssh2) can use, so it cannot connect the way ssh would`);
+    }
+  }
 
   // Keywords that change where or how ssh connects, which we do not do: refuse their effective value.
   for (const [keyword, option] of first) {
@@ -547,9 +568,13 @@ export function resolveSshConfig(files: readonly ConfigFile[], input: ResolveInp
   return resolved;
 }
 
+export function defaultAlgorithms(): Record<AlgorithmKind, string[]> {
+  return { cipher: assembleAlgorithms('cipher', undefined), hmac: assembleAlgorithms('hmac', undefined), kex: assembleAlgorithms('kex', undefined), serverHostKey: assembleAlgorithms('serverHostKey', undefined) };
+}
+
 /** A name's lookup with nothing in the config. */
 export function emptyResolution(alias: string): ResolvedSshConfig {
-  return { alias, identityFiles: [], certificateFiles: [], refusals: [], notes: [] };
+  return { alias, identityFiles: [], certificateFiles: [], algorithms: defaultAlgorithms(), algorithmSources: {}, refusals: [], notes: [] };
 }
 
 // Kept for callers that expand a single value the way ssh does.

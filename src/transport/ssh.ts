@@ -9,6 +9,7 @@ import { hostKeyAlgorithms } from './host-key-algorithms.js';
 import { hostKeyError, hostKeyVerifier, lookupNameOf, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
 import { knownKeyTypesAs, readKnownHostsFiles } from './known-hosts.js';
 import { spawnProxyCommand, type ProxyProcess } from './proxy-command.js';
+import { assembleAlgorithms, forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 import type { JumpHost, SshSettings } from './target.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
 
@@ -34,6 +35,8 @@ const NO_SETTINGS: SshSettings = { identityFiles: [], certificateFiles: [], iden
 
 interface Hop extends Endpoint {
   credentials: CredentialSpec;
+  /** ssh's algorithm lists for this hop, less what ssh2 lacks. */
+  algorithms: Record<AlgorithmKind, string[]>;
   /** This hop's own known_hosts files: the first is where an accepted key goes. */
   knownHosts: string;
   extraKnownHosts: readonly string[];
@@ -72,6 +75,7 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
       acceptNew: jump.acceptNewHostKey,
       acceptNewSource: jump.acceptNewSource,
       hash: jump.hashKnownHosts,
+      algorithms: jump.algorithms ?? DEFAULT_ALGORITHMS,
     })),
     {
       host: target.host,
@@ -85,6 +89,7 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
       acceptNew: settings.acceptNewHostKey,
       acceptNewSource: settings.acceptNewSource,
       hash: settings.hashKnownHosts,
+      algorithms: settings.algorithms ?? DEFAULT_ALGORITHMS,
     },
   ];
 }
@@ -106,8 +111,14 @@ function authMethods(user: string, credentials: Credentials): AnyAuthMethod[] {
   return methods;
 }
 
-// The ssh2 settings of one hop; the host key check is ours, with the already-known key types asked for first.
-function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHostsPolicy, outcome: HostKeyOutcome, timeoutMs: number, sock: Duplex | undefined): ConnectConfig {
+// OpenSSH 9.2's default lists, less what ssh2 lacks: with no config, ssh2 offers nothing ssh would not.
+const DEFAULT_ALGORITHMS: Record<AlgorithmKind, string[]> = Object.fromEntries(
+  (['cipher', 'hmac', 'kex', 'serverHostKey'] as const).map((kind) => [kind, forSsh2(kind, assembleAlgorithms(kind, undefined))]),
+) as Record<AlgorithmKind, string[]>;
+
+// The ssh2 settings of one hop; the host key check is ours, with the already-known key types asked for first, among
+// the host key algorithms ssh would accept.
+function connectConfig(hop: Hop, credentials: Credentials, policy: KnownHostsPolicy, outcome: HostKeyOutcome, timeoutMs: number, sock: Duplex | undefined): ConnectConfig {
   return {
     host: hop.host,
     port: hop.port,
@@ -117,7 +128,12 @@ function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHos
     readyTimeout: timeoutMs,
     keepaliveInterval: 10_000,
     keepaliveCountMax: 3,
-    algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypesAs(policy.files, lookupNameOf(hop))) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+    algorithms: {
+      cipher: hop.algorithms.cipher,
+      hmac: hop.algorithms.hmac,
+      kex: hop.algorithms.kex,
+      serverHostKey: hostKeyAlgorithms(knownKeyTypesAs(policy.files, lookupNameOf(hop))).filter((name) => hop.algorithms.serverHostKey.includes(name)),
+    } as ConnectConfig['algorithms'],
     hostVerifier: hostKeyVerifier(hop, policy, outcome),
   };
 }

@@ -9,6 +9,7 @@ import { isHostName, isUserName } from './names.js';
 import { parseProxyJump, ProxyJumpError } from './proxy-jump.js';
 import { describeSource, emptyResolution, parseSshConfig, resolveSshConfig, SshConfigError, type ConfigFile, type ResolvedSshConfig, type ResolveInput, type Source } from './ssh-config.js';
 import { crossCheckWithOpenSsh, type OpenSshCheck } from './ssh-config-openssh.js';
+import { forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 
 /** The SSH flags as given: undefined means "not on the command line", so the config may fill it in. */
 export interface SshFlags {
@@ -44,6 +45,8 @@ export interface HopKeys {
   acceptNewSource?: string | undefined;
   /** HashKnownHosts: record an accepted key under a hashed name. */
   hashKnownHosts: boolean;
+  /** What ssh2 may negotiate: ssh's lists (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, or its defaults) less what ssh2 lacks. */
+  algorithms?: Record<AlgorithmKind, string[]> | undefined;
 }
 
 /** One bastion on the way to the host, resolved through the config like the host itself. */
@@ -157,6 +160,12 @@ function hopKeys(config: ResolvedSshConfig, flags: SshFlags, ctx: ResolveContext
     acceptNewHostKey: flags.acceptNewHostKey === true || strict === 'accept-new',
     acceptNewSource: flags.acceptNewHostKey === true ? '--accept-new-host-key' : strict === 'accept-new' ? `${sourceOf(config.strictHostKeyChecking?.from)}: StrictHostKeyChecking accept-new` : undefined,
     hashKnownHosts: config.hashKnownHosts?.value ?? false,
+    algorithms: {
+      cipher: forSsh2('cipher', config.algorithms.cipher),
+      hmac: forSsh2('hmac', config.algorithms.hmac),
+      kex: forSsh2('kex', config.algorithms.kex),
+      serverHostKey: forSsh2('serverHostKey', config.algorithms.serverHostKey),
+    },
   };
 }
 

@@ -266,6 +266,7 @@ const errorCases: { name: string; config: string[]; message: RegExp; opensshReje
   { name: 'an unknown keyword (ssh refuses it too)', config: ['Host web', '  Bogus yes'], message: /^cfg line 2: unknown keyword "bogus"/, opensshRejects: true },
   { name: 'an unset ${VARIABLE}', config: ['Host web', '  UserKnownHostsFile ~/kh_${AWF_NOT_SET}'], message: /AWF_NOT_SET is not set/, opensshRejects: false },
   { name: 'a Match attribute OpenSSH 9.2 does not know', config: ['Match tagged x', '  Port 2'], message: /^cfg line 1: Match attribute "tagged"/, opensshRejects: true },
+  { name: 'a cipher OpenSSH does not know, or a pattern outside a -list', config: ['Host web', '  Ciphers aes*-ctr'], message: /^cfg line 2: Ciphers "aes\*-ctr" is not an algorithm OpenSSH knows/, opensshRejects: true },
   { name: 'Match all with another criterion', config: ['Match all host x', '  Port 2'], message: /cannot be combined/, opensshRejects: true },
   { name: 'a lone % at the end', config: ['Host web', '  UserKnownHostsFile ~/kh%'], message: /^cfg line 2: .*ends with a lone %$/, opensshRejects: false },
   { name: 'HostName with a token other than %h', config: ['Host web', '  HostName %p.example'], message: /^cfg line 2: "%p.example" uses %p/, opensshRejects: true },
