@@ -415,9 +415,13 @@ function evaluateFile(file: ConfigFile, state: EvalState, active: { value: boole
       case 'host':
         active.value = !neverMatch && matchPatternList(line.patterns, state.input.alias) === 'match';
         break;
-      case 'match':
-        active.value = !neverMatch && matchLine(line.criteria, line.at, state);
+      case 'match': {
+        // ssh evaluates every Match line, even in an Include of a block that does not apply (where it can never
+        // match): an exec there would still run, so it must still be seen and refused.
+        const hit = matchLine(line.criteria, line.at, state);
+        active.value = !neverMatch && hit;
         break;
+      }
       case 'include': {
         const outer = active.value;
         for (const included of line.files) {

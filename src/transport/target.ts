@@ -317,6 +317,14 @@ export async function loadTarget(flags: SshFlags, defaults: TargetDefaults, env:
       }
     }
     if (text === undefined) continue;
+    // ssh refuses its default user config when another user could have written it (-F files are not checked).
+    if (!explicit && !system) {
+      const { statSync } = await import('node:fs');
+      const stat = statSync(path);
+      if ((stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
+        throw new UsageError(`bad owner or permissions on ${path}: ssh refuses it too (it must be yours or root's, and writable by no one else)`, `chmod go-w ${path}`);
+      }
+    }
     try {
       files.push(parseSshConfig(text, path, { home, system, checkPermissions: true, uid }));
     } catch (error) {

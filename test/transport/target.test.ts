@@ -239,3 +239,23 @@ describe('loadTarget: Include, the system config, and ssh -G as referee', () => 
     expect(target.ssh.refusals).toEqual([]);
   });
 });
+
+describe('loadTarget: a ~/.ssh/config others can write', () => {
+  it('is refused, as ssh refuses it (exit 64 naming the file, with the chmod)', async () => {
+    const { chmodSync, mkdirSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'target-perm-'));
+    try {
+      mkdirSync(join(dir, '.ssh'));
+      const config = join(dir, '.ssh', 'config');
+      writeFileSync(config, 'Host box\n  Port 2200\n');
+      chmodSync(config, 0o666);
+      const error = await loadTarget({ host: 'box' }, DEFAULTS, { HOME: dir }, { ssh: false, systemConfig: join(dir, 'none') }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).message).toBe(`bad owner or permissions on ${config}: ssh refuses it too (it must be yours or root's, and writable by no one else)`);
+      chmodSync(config, 0o600);
+      await expect(loadTarget({ host: 'box' }, DEFAULTS, { HOME: dir }, { ssh: false, systemConfig: join(dir, 'none') })).resolves.toMatchObject({ port: 2200 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
