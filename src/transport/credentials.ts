@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import ssh2, { type BaseAgent, type ParsedKey } from 'ssh2';
 import { StartError, messageOf } from '../errors.js';
 import { parsePrivateKey, publicBlobOfLine, publicBlobOfPrivateKey } from './key-file.js';
+import { pubkeyAccepted } from './ssh-config-algorithms.js';
 import { agentCertificateKey, agentSignRequest, certificateKey, certificatesSupported, listAgentBlobs, parseCertificateBlob, parseCertificateLine, type ParsedCertificate } from './ssh-cert-auth.js';
 
 // ssh2 is CommonJS: under Node's ESM loader only its default export carries the agent classes.
@@ -50,6 +51,8 @@ export interface CredentialSpec {
   identitiesOnly?: boolean | undefined;
   /** IdentityAgent: `none`, or a socket path; undefined: SSH_AUTH_SOCK. */
   identityAgent?: string | undefined;
+  /** PubkeyAcceptedAlgorithms: only keys (and certificates) of these algorithms are offered. */
+  pubkeyAlgorithms?: readonly string[] | undefined;
 }
 
 type Loaded =
@@ -89,6 +92,7 @@ class ToolAgent extends OpenSSHAgent {
     socket: string,
     private readonly only: readonly Buffer[] | undefined,
     private readonly certificates: readonly ParsedKey[],
+    private readonly accepted?: readonly string[] | undefined,
   ) {
     super(socket);
   }
@@ -96,7 +100,7 @@ class ToolAgent extends OpenSSHAgent {
   override getIdentities(cb: Parameters<InstanceType<typeof OpenSSHAgent>['getIdentities']>[0]): void {
     super.getIdentities((err, keys) => {
       if (err) return cb(err);
-      const plain = (keys ?? []).filter((key) => this.only === undefined || this.only.some((blob) => blobOfAgentKey(key)?.equals(blob)));
+      const plain = (keys ?? []).filter((key) => (this.only === undefined || this.only.some((blob) => blobOfAgentKey(key)?.equals(blob))) && pubkeyAccepted((key as { type?: string }).type ?? '', this.accepted));
       cb(undefined, [...plain, ...this.certificates]);
     });
   }
@@ -116,6 +120,13 @@ function blobOfAgentKey(key: unknown): Buffer | undefined {
 }
 
 const sameBlob = (blobs: readonly Buffer[], blob: Buffer): boolean => blobs.some((held) => held.equals(blob));
+
+// The key type a blob starts with (`ssh-ed25519`, `ssh-rsa`…), '' when unreadable.
+function typeOfBlob(blob: Buffer): string {
+  if (blob.length < 4) return '';
+  const length = blob.readUInt32BE(0);
+  return blob.length >= 4 + length ? blob.subarray(4, 4 + length).toString('latin1') : '';
+}
 
 /** Loads each key file once per run, so a passphrase is asked for at most once, and remembers the agent's keys. */
 export class KeyRing {
@@ -150,7 +161,9 @@ export class KeyRing {
     const passedOver: { path: string; code: SkipCode }[] = [];
     for (const path of files) {
       const loaded = await this.load(path, socket);
-      if (loaded.kind === 'key') {
+      if (loaded.kind === 'key' && !pubkeyAccepted(loaded.key.type, spec.pubkeyAlgorithms)) {
+        credentials.skipped.push(`${path}: ${loaded.key.type} is not in PubkeyAcceptedAlgorithms`);
+      } else if (loaded.kind === 'key') {
         loadedKeys.push({ path, key: loaded.key, blob: loaded.blob });
         namedBlobs.push(loaded.blob);
       } else if (loaded.kind === 'in-agent') {
@@ -160,12 +173,13 @@ export class KeyRing {
         passedOver.push({ path, code: loaded.code });
       }
     }
-    const agentBlobs = agent !== undefined && 'blobs' in agent ? (spec.identitiesOnly ? agent.blobs.filter((blob) => sameBlob(namedBlobs, blob)) : agent.blobs) : [];
+    const agentBlobs = agent !== undefined && 'blobs' in agent ? agent.blobs.filter((blob) => (!spec.identitiesOnly || sameBlob(namedBlobs, blob)) && pubkeyAccepted(typeOfBlob(blob), spec.pubkeyAlgorithms)) : [];
     // The agent's certificates, for the named keys only with IdentitiesOnly.
     const agentCertificates = agent !== undefined && 'blobs' in agent ? agent.certificates.filter((certificate) => !spec.identitiesOnly || sameBlob(namedBlobs, certificate.publicBlob)) : [];
-    const certificateKeys = agentCertificates.flatMap((certificate) => agentCertificateKey(certificate) ?? []);
+    const certificateKeys = agentCertificates.flatMap((certificate) => agentCertificateKey(certificate) ?? []).filter((key) => pubkeyAccepted(key.type, spec.pubkeyAlgorithms));
     if (agent !== undefined && 'blobs' in agent && agentBlobs.length + certificateKeys.length > 0) {
-      credentials.agent = spec.identitiesOnly || certificateKeys.length > 0 ? new ToolAgent(agent.socket, spec.identitiesOnly ? agentBlobs : undefined, certificateKeys) : agent.socket;
+      const filtered = spec.identitiesOnly || certificateKeys.length > 0 || spec.pubkeyAlgorithms !== undefined;
+      credentials.agent = filtered ? new ToolAgent(agent.socket, spec.identitiesOnly || spec.pubkeyAlgorithms !== undefined ? agentBlobs : undefined, certificateKeys, spec.pubkeyAlgorithms) : agent.socket;
       const certificates = certificateKeys.length > 0 ? ` and ${certificateKeys.length} certificate(s)` : '';
       credentials.offered.push(spec.identitiesOnly ? `the ssh-agent's copy of ${agentBlobs.length} named key(s)${certificates} (IdentitiesOnly)` : `the ssh-agent's ${agent.blobs.length} key(s)${certificates}`);
     } else if (spec.identitiesOnly && agent !== undefined && 'blobs' in agent && agent.blobs.length > 0) {
@@ -189,6 +203,12 @@ export class KeyRing {
       }
       for (const { path: certPath, certificate } of certificates.filter((entry) => entry.certificate.publicBlob.equals(blob))) {
         if (sameBlob(offeredBlobs, certificate.blob)) continue;
+        const certAlgorithm = certificate.keyType === 'ssh-rsa' ? 'rsa-sha2-512-cert-v01@openssh.com' : certificate.type;
+        if (!pubkeyAccepted(certAlgorithm, spec.pubkeyAlgorithms)) {
+          offeredBlobs.push(certificate.blob);
+          credentials.skipped.push(`${certPath}: ${certAlgorithm} is not in PubkeyAcceptedAlgorithms`);
+          continue;
+        }
         if (!certificatesSupported()) {
           credentials.skipped.push(`${certPath}: certificates are not supported with this version of ssh2`);
           continue;

@@ -74,3 +74,19 @@ export function assembleAlgorithms(kind: AlgorithmKind, value: string | undefine
 export function forSsh2(kind: AlgorithmKind, assembled: readonly string[]): string[] {
   return assembled.filter((name) => SSH2_SUPPORTED[kind].includes(name));
 }
+
+/**
+ * PubkeyAcceptedAlgorithms as ssh assembles it (its defaults and names are HostKeyAlgorithms'): which of our keys may be
+ * offered at all. An RSA key goes as rsa-sha2-256 or -512 (ssh2 picks by the server's list), a certificate under its
+ * own name (RSA ones as rsa-sha2-512-cert-v01@openssh.com).
+ */
+export function assemblePubkeyAlgorithms(value: string | undefined): string[] {
+  return assembleAlgorithms('serverHostKey', value);
+}
+
+/** Whether a key of this type (as ssh2 names it, or a certificate algorithm) may be offered under that list. */
+export function pubkeyAccepted(type: string, accepted: readonly string[] | undefined): boolean {
+  if (accepted === undefined) return true;
+  if (type === 'ssh-rsa') return accepted.includes('rsa-sha2-512') || accepted.includes('rsa-sha2-256');
+  return accepted.includes(type);
+}

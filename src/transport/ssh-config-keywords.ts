@@ -39,6 +39,8 @@ export const KEYWORDS: Readonly<Record<string, KeywordUse>> = {
   macs: READ,
   kexalgorithms: READ,
   hostkeyalgorithms: READ,
+  pubkeyacceptedalgorithms: READ,
+  pubkeyacceptedkeytypes: READ,
 
   // Where ssh connects from, through, or how it finds the address.
   addressfamily: refuseUnless(['any'], 'ssh would use only IPv4 or only IPv6 addresses'),
@@ -50,8 +52,6 @@ export const KEYWORDS: Readonly<Record<string, KeywordUse>> = {
   // How ssh authenticates, or which keys it may offer.
   pubkeyauthentication: refuseUnless(['yes', 'true', 'unbound', 'host-bound'], 'ssh would not offer keys'),
   pkcs11provider: refuseUnless(['none'], 'ssh would offer keys from a PKCS#11 token'),
-  pubkeyacceptedalgorithms: refuseUnless([], 'ssh would offer only keys of those algorithms'),
-  pubkeyacceptedkeytypes: refuseUnless([], 'ssh would offer only keys of those algorithms'),
   hostbasedauthentication: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would also try host-based authentication'),
   // How ssh checks the host's key, or which cryptography it accepts.
   checkhostip: refuseUnless(YES_NO_DEFAULT_NO, 'ssh would also check the address against known_hosts'),

@@ -8,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { parseProxyJump } from './proxy-jump.js';
 import { emptyResolution, resolveSshConfig, type ConfigFile, type ResolvedSshConfig, type ResolveInput } from './ssh-config.js';
 import { expandPath, type TokenContext } from './ssh-config-expand.js';
+import { assemblePubkeyAlgorithms } from './ssh-config-algorithms.js';
 import type { ResolveContext, SshFlags, SshTargetSpec } from './target.js';
 
 export type OpenSshCheck =
@@ -92,6 +93,7 @@ export function compareHop(label: string, ours: ResolvedSshConfig, theirs: OpenS
   differIfPrinted('MACs', 'macs', ours.algorithms.hmac.join(','), one('macs'));
   differIfPrinted('KexAlgorithms', 'kexalgorithms', ours.algorithms.kex.join(','), one('kexalgorithms'));
   differIfPrinted('HostKeyAlgorithms', 'hostkeyalgorithms', ours.algorithms.serverHostKey.join(','), one('hostkeyalgorithms'));
+  differIfPrinted('PubkeyAcceptedAlgorithms', 'pubkeyacceptedalgorithms', (ours.pubkeyAlgorithms?.value ?? assemblePubkeyAlgorithms(undefined)).join(','), one('pubkeyacceptedalgorithms'));
 
   // ssh -G prints IdentityFile and CertificateFile unexpanded: expand them with ssh's own host, port and user.
   const tokens: TokenContext = {

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { matchGlob, matchPatternList } from './host-patterns.js';
 import { expandEnv, expandPath, expandTilde, expandTokens, proxyCommandTokens, type TokenContext } from './ssh-config-expand.js';
-import { ALGORITHM_KEYWORDS, assembleAlgorithms, forSsh2, OPENSSH_ALL, type AlgorithmKind } from './ssh-config-algorithms.js';
+import { ALGORITHM_KEYWORDS, assembleAlgorithms, assemblePubkeyAlgorithms, forSsh2, OPENSSH_ALL, type AlgorithmKind } from './ssh-config-algorithms.js';
 import { KEYWORDS, spelling } from './ssh-config-keywords.js';
 import { splitConfigLine, type SshConfigLine } from './ssh-config-line.js';
 
@@ -292,6 +292,8 @@ export interface ResolvedSshConfig {
   hashKnownHosts?: Sourced<boolean>;
   /** Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms: the list ssh would use (its default when unset). */
   algorithms: Record<AlgorithmKind, string[]>;
+  /** PubkeyAcceptedAlgorithms, assembled; undefined when unset (ssh's default accepts every key kind we offer). */
+  pubkeyAlgorithms?: Sourced<string[]>;
   /** Where each algorithm list was set, when it was. */
   algorithmSources: Partial<Record<AlgorithmKind, Source>>;
   /** Why ssh would connect differently than we can: each names file, line and keyword. Non-empty: refuse (exit 3). */
@@ -320,6 +322,8 @@ interface RawOption {
   args: string[];
   rest: string;
   at: Origin;
+  /** The order in which ssh obtained it. */
+  seq?: number;
 }
 
 interface EvalState {
@@ -406,7 +410,7 @@ function applyOption(option: RawOption, state: EvalState): void {
     const jump = state.first.get('proxyjump');
     if (keyword === 'proxycommand' && jump !== undefined && jump.args[0]!.toLowerCase() !== 'none') return;
   }
-  if (!state.first.has(keyword)) state.first.set(keyword, option);
+  if (!state.first.has(keyword)) state.first.set(keyword, { ...option, seq: state.first.size });
 }
 
 function evaluateFile(file: ConfigFile, state: EvalState, active: { value: boolean }, neverMatch: boolean): void {
@@ -443,6 +447,8 @@ function evaluateFile(file: ConfigFile, state: EvalState, active: { value: boole
     }
   }
 }
+
+const order = (option: RawOption): number => option.seq ?? 0;
 
 function yes(value: string): boolean {
   return value.toLowerCase() === 'yes' || value.toLowerCase() === 'true';
@@ -548,6 +554,9 @@ export function resolveSshConfig(files: readonly ConfigFile[], input: ResolveInp
   }
   const hash = first.get('hashknownhosts');
   if (hash !== undefined) resolved.hashKnownHosts = sourced(hash, yes(hash.args[0]!));
+  // PubkeyAcceptedKeyTypes is the old name of the same option: whichever came first.
+  const pubkey = [first.get('pubkeyacceptedalgorithms'), first.get('pubkeyacceptedkeytypes')].filter((option) => option !== undefined).sort((a, b) => order(a) - order(b))[0];
+  if (pubkey !== undefined) resolved.pubkeyAlgorithms = sourced(pubkey, assemblePubkeyAlgorithms(pubkey.args[0]));
   for (const [kind, keyword] of Object.entries(ALGORITHM_KEYWORDS) as [AlgorithmKind, string][]) {
     const option = first.get(keyword);
     if (option === undefined) continue;

@@ -55,12 +55,14 @@ function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
     certificateFiles: settings.certificateFiles,
     identitiesOnly: settings.identitiesOnly,
     identityAgent: settings.identityAgent,
+    pubkeyAlgorithms: settings.pubkeyAlgorithms,
   };
   const jumpKeys = (jump: JumpHost): CredentialSpec => ({
     identityFiles: jump.identityFiles.length > 0 || target.identity === undefined ? jump.identityFiles : [target.identity],
     certificateFiles: jump.certificateFiles,
     identitiesOnly: jump.identitiesOnly || (jump.identityFiles.length === 0 && target.identity !== undefined),
     identityAgent: jump.identityAgent,
+    pubkeyAlgorithms: jump.pubkeyAlgorithms,
   });
   return [
     ...settings.jumps.map((jump): Hop => ({

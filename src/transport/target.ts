@@ -2,6 +2,8 @@
 // ~/.ssh/config, then /etc/ssh/ssh_config, as ssh reads them), then the runbook's defaults (which stand where ssh's own
 // built-in defaults would). Every hop (the host and each ProxyJump bastion) is resolved on its own, as the `ssh -W`
 // that OpenSSH starts for a bastion would resolve it: its own keys, known_hosts files, HostKeyAlias and checking.
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { hostname as osHostname, homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -45,6 +47,8 @@ export interface HopKeys {
   acceptNewSource?: string | undefined;
   /** HashKnownHosts: record an accepted key under a hashed name. */
   hashKnownHosts: boolean;
+  /** PubkeyAcceptedAlgorithms, when set: only keys of these algorithms are offered. */
+  pubkeyAlgorithms?: string[] | undefined;
   /** What ssh2 may negotiate: ssh's lists (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, or its defaults) less what ssh2 lacks. */
   algorithms?: Record<AlgorithmKind, string[]> | undefined;
 }
@@ -160,6 +164,7 @@ function hopKeys(config: ResolvedSshConfig, flags: SshFlags, ctx: ResolveContext
     acceptNewHostKey: flags.acceptNewHostKey === true || strict === 'accept-new',
     acceptNewSource: flags.acceptNewHostKey === true ? '--accept-new-host-key' : strict === 'accept-new' ? `${sourceOf(config.strictHostKeyChecking?.from)}: StrictHostKeyChecking accept-new` : undefined,
     hashKnownHosts: config.hashKnownHosts?.value ?? false,
+    pubkeyAlgorithms: config.pubkeyAlgorithms?.value,
     algorithms: {
       cipher: forSsh2('cipher', config.algorithms.cipher),
       hmac: forSsh2('hmac', config.algorithms.hmac),
@@ -308,7 +313,6 @@ export async function loadTarget(flags: SshFlags, defaults: TargetDefaults, env:
   for (const { path, system, explicit } of wanted) {
     let text: string | undefined;
     try {
-      const { readFile } = await import('node:fs/promises');
       text = await readFile(path, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -319,7 +323,6 @@ export async function loadTarget(flags: SshFlags, defaults: TargetDefaults, env:
     if (text === undefined) continue;
     // ssh refuses its default user config when another user could have written it (-F files are not checked).
     if (!explicit && !system) {
-      const { statSync } = await import('node:fs');
       const stat = statSync(path);
       if ((stat.uid !== 0 && stat.uid !== uid) || (stat.mode & 0o022) !== 0) {
         throw new UsageError(`bad owner or permissions on ${path}: ssh refuses it too (it must be yours or root's, and writable by no one else)`, `chmod go-w ${path}`);

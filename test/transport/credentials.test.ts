@@ -281,6 +281,15 @@ describe('KeyRing with an ssh-agent', () => {
     }
   });
 
+  it('PubkeyAcceptedAlgorithms: keys of other algorithms are offered neither from files nor from the agent', async () => {
+    const error = await startError(new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [other.path], pubkeyAlgorithms: ['rsa-sha2-512', 'ecdsa-sha2-nistp256'] }));
+    // Nothing left to offer: the agent's ed25519 keys do not count either.
+    expect(error.code).toBe('no-credentials');
+    expect(error.message).toContain(`${other.path}: ssh-ed25519 is not in PubkeyAcceptedAlgorithms`);
+    const allowed = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [other.path], pubkeyAlgorithms: ['ssh-ed25519'] });
+    expect(allowed.offered).toEqual(["the ssh-agent's 2 key(s)"]);
+  });
+
   it('an agent socket that does not answer is noted, not offered', async () => {
     const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: join(scratch, 'dead.sock') } }).credentials({ identityFiles: [other.path] });
     expect(credentials.agent).toBeUndefined();
