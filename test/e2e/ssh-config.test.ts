@@ -252,6 +252,21 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) with ~/.ssh/config against real 
       expect(log()).not.toMatch(/Connection from 127\.0\.0\.1/);
     });
 
+    test('with HOME the home ssh reads, OpenSSH\'s ssh -G is asked about the host and agrees; --print-config says so', async () => {
+      const { userInfo } = await import('node:os');
+      const key = home.copy(host.privateKeyPath, 'key');
+      const knownHosts = home.write('kh', knownHostsText());
+      // Absolute paths only, and -F (--ssh-config): nothing of the tester's own ~/.ssh is read or written.
+      const config = home.write('explicit_config', boxBlock([`IdentityFile ${key}`, `UserKnownHostsFile ${knownHosts}`, 'IdentitiesOnly yes']));
+      const asOperator = { HOME: userInfo().homedir };
+      const printed = await runCliIn(home, ['--host', 'box', '--ssh-config', config, '--print-config', '--json'], asOperator);
+      expect(printed.exitCode, printed.stderr).toBe(0);
+      const settings = (JSON.parse(printed.stdout) as { runs: { settings: Record<string, { value: unknown }> }[] }).runs[0]!.settings;
+      expect(settings['openssh-check']!.value).toBe('ssh -G agrees (1 hop(s))');
+      const r = await cli(['--host', 'box', '--ssh-config', config, '--dry-run'], asOperator);
+      expect(r.exitCode, explain(r)).toBe(0);
+    });
+
     describe('keys', () => {
       let agent: Agent;
       beforeAll(async () => {
