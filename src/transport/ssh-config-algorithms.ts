@@ -1,6 +1,7 @@
 // Ciphers, MACs, KexAlgorithms and HostKeyAlgorithms as OpenSSH 9.2 assembles them (kex_assemble_names): a list
 // replaces the default, `+list` appends to it, `-list` removes from it, `^list` puts in front of it, and names may be
 // patterns. ssh2 then gets that list in that order, less what ssh2 cannot do: never an algorithm ssh would not use.
+import { createRequire } from 'node:module';
 import { matchGlob } from './host-patterns.js';
 
 export type AlgorithmKind = 'cipher' | 'hmac' | 'kex' | 'serverHostKey';
@@ -34,15 +35,13 @@ export const OPENSSH_ALL: Readonly<Record<AlgorithmKind, readonly string[]>> = {
   ),
 };
 
-/** What ssh2 (1.17) can negotiate. Host certificates are left out: the tool checks plain host keys only. */
-export const SSH2_SUPPORTED: Readonly<Record<AlgorithmKind, readonly string[]>> = {
-  cipher: list('aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,chacha20-poly1305@openssh.com,aes256-ctr,aes256-cbc,aes192-cbc,aes128-cbc,3des-cbc'),
-  hmac: list('hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha1-etm@openssh.com,hmac-sha2-256,hmac-sha2-512,hmac-sha1,hmac-md5,hmac-sha2-256-96,hmac-sha2-512-96,hmac-ripemd160,hmac-sha1-96,hmac-md5-96'),
-  kex: list(
-    'curve25519-sha256@libssh.org,curve25519-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group14-sha256,diffie-hellman-group15-sha512,diffie-hellman-group16-sha512,diffie-hellman-group17-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,diffie-hellman-group14-sha1,diffie-hellman-group1-sha1',
-  ),
-  serverHostKey: list('ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa,ssh-dss'),
-};
+/** What ssh2 can negotiate here (its SUPPORTED_* lists, which depend on this Node's crypto). Host certificates are left
+ * out: the tool checks plain host keys only. */
+export const SSH2_SUPPORTED: Readonly<Record<AlgorithmKind, readonly string[]>> = (() => {
+  const constants = createRequire(import.meta.url)('ssh2/lib/protocol/constants.js') as Record<string, readonly string[] | undefined>;
+  const of = (name: string): readonly string[] => constants[name] ?? [];
+  return { cipher: of('SUPPORTED_CIPHER'), hmac: of('SUPPORTED_MAC'), kex: of('SUPPORTED_KEX'), serverHostKey: of('SUPPORTED_SERVER_HOST_KEY').filter((name) => !name.includes('-cert-')) };
+})();
 
 const appendNew = (into: string[], names: readonly string[]): void => {
   for (const name of names) if (!into.includes(name)) into.push(name);

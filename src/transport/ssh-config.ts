@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { matchGlob, matchPatternList } from './host-patterns.js';
-import { expandEnv, expandPath, expandTilde, expandTokens, proxyCommandTokens, type TokenContext } from './ssh-config-expand.js';
+import { expandPath, expandTilde, expandTokens, proxyCommandTokens, type TokenContext } from './ssh-config-expand.js';
 import { ALGORITHM_KEYWORDS, assembleAlgorithms, assemblePubkeyAlgorithms, forSsh2, OPENSSH_ALL, type AlgorithmKind } from './ssh-config-algorithms.js';
 import { KEYWORDS, spelling } from './ssh-config-keywords.js';
 import { splitConfigLine, type SshConfigLine } from './ssh-config-line.js';
@@ -589,6 +589,3 @@ export function defaultAlgorithms(): Record<AlgorithmKind, string[]> {
 export function emptyResolution(alias: string): ResolvedSshConfig {
   return { alias, identityFiles: [], certificateFiles: [], algorithms: defaultAlgorithms(), algorithmSources: {}, refusals: [], notes: [] };
 }
-
-// Kept for callers that expand a single value the way ssh does.
-export { expandEnv };
