@@ -439,7 +439,10 @@ function evaluateFile(file: ConfigFile, state: EvalState, active: { value: boole
         const use = KEYWORDS[line.keyword];
         if (use === undefined) {
           if (ignoredUnknown(line.keyword, state)) break;
-          throw new SshConfigError(line.at.file, line.at.line, `unknown keyword "${line.keyword}" (ssh refuses it too; list it under IgnoreUnknown to skip it)`);
+          // OpenSSH 9.2 refuses it wherever it stands; a newer ssh may know it, but then it may change where or how
+          // ssh connects, which we cannot tell: refused either way, before connecting.
+          state.refusals.push(`${where(line.at)}: ${line.args.length > 0 ? `${line.keyword} ${line.args.join(' ')}` : line.keyword}: a keyword apply-ws-fix does not know (OpenSSH 9.2 refuses it too; list it under IgnoreUnknown if ssh may ignore it)`);
+          break;
         }
         if (active.value && use.use !== 'ignore') applyOption(line, state);
         break;

@@ -105,3 +105,13 @@ describe.skipIf(ssh === undefined)(`differential: our reader against OpenSSH's s
     expect(existsSync(join(scratch, '18-match-exec-not-reached', 'exec-ran'))).toBe(false);
   });
 });
+
+describe.skipIf(ssh === undefined)('an unknown keyword: refused by both', () => {
+  it('ssh -G refuses it, and we refuse it naming the line', async () => {
+    const config = join(scratch, 'unknown-keyword');
+    writeFileSync(config, 'Host other\n  FutureKeyword yes\nHost web\n  User deploy\n');
+    await expect(runSshG(ssh!, { configFile: config, host: 'web' }, env)).rejects.toThrow(/Bad configuration option: futurekeyword/);
+    const input: ResolveInput = { alias: 'web', home: me.homedir, localUser: me.username, env, localHost: hostname(), uid };
+    expect(resolveSshConfig([parseSshConfig(readFileSync(config, 'utf8'), config)], input).refusals[0]).toMatch(new RegExp(`line 2: futurekeyword yes: a keyword apply-ws-fix does not know`));
+  });
+});
