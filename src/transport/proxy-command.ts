@@ -3,6 +3,15 @@
 import { spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 
+/**
+ * How messages name a ProxyCommand: its program only, since its arguments may carry a token (the command is the
+ * operator's own, in their ssh config; it need not be repeated in logs).
+ */
+export function proxyCommandLabel(command: string): string {
+  const program = command.trim().split(/\s+/)[0] ?? '';
+  return command.trim() === program ? program : `${program} …`;
+}
+
 export interface ProxyProcess {
   socket: Duplex;
   /** What the command said on stderr (last lines), and how it ended, for messages. */
@@ -45,7 +54,7 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
     socket,
     describe: () => {
       const said = stderr.trim().split('\n').slice(-3).join(' / ');
-      return `the ProxyCommand (${command})${ended !== undefined ? ` ended (${ended})` : ''}${said !== '' ? `: ${said}` : ''}`;
+      return `the ProxyCommand (${proxyCommandLabel(command)})${ended !== undefined ? ` ended (${ended})` : ''}${said !== '' ? `: ${said}` : ''}`;
     },
     settled: (waitMs = 1000) =>
       ended !== undefined

@@ -8,7 +8,7 @@ import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
 import { hostKeyError, hostKeyVerifier, lookupNameOf, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
 import { knownKeyTypesAs, readKnownHostsFiles } from './known-hosts.js';
-import { spawnProxyCommand, type ProxyProcess } from './proxy-command.js';
+import { proxyCommandLabel, spawnProxyCommand, type ProxyProcess } from './proxy-command.js';
 import { assembleAlgorithms, forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 import type { JumpHost, SshSettings } from './target.js';
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
@@ -275,7 +275,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
       }
       // node-ssh stops listening for errors once connected; a dropped connection must fail the command, not the process.
       ssh.connection?.on('error', () => {});
-      const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${settings.proxyCommand.command}`] : []), ...settings.jumps.map((jump) => address(jump))];
+      const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${proxyCommandLabel(settings.proxyCommand.command)}`] : []), ...settings.jumps.map((jump) => address(jump))];
       const label = `${address(hop)}${route.length > 0 ? ` via ${route.join(', ')}` : ''}`;
       return new SshTransport(ssh, label, closeBastions);
     }

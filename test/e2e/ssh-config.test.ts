@@ -195,7 +195,8 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) with ~/.ssh/config against real 
       home.write('config', ['Host prod', '  HostName 127.0.0.1', `  Port ${host.port}`, `  User ${host.user}`, `  ProxyCommand ${process.execPath} ${pipe} %h %p`, ''].join('\n'));
       const viaCommand = await cli(['--host', 'prod', '--dry-run']);
       expect(viaCommand.exitCode, explain(viaCommand)).toBe(0);
-      expect(viaCommand.stderr).toContain(`via ProxyCommand ${process.execPath} ${pipe} 127.0.0.1 ${host.port}`);
+      expect(viaCommand.stderr).toContain(`via ProxyCommand ${process.execPath} …`);
+      expect(viaCommand.stderr).not.toContain(pipe);
       home.write('config', ['Host prod', '  HostName 127.0.0.1', `  Port ${host.port}`, `  User ${host.user}`, '  ProxyCommand none', 'Host *', `  ProxyJump 127.0.0.1:${closed}`, ''].join('\n'));
       const direct = await cli(['--host', 'prod', '--dry-run']);
       expect(direct.exitCode, explain(direct)).toBe(0);

@@ -186,7 +186,9 @@ describe('host keys', () => {
     const command = "sh -c 'echo no route to the bastion >&2; exit 7'";
     const error = await refused(connectSsh(target(dir, { ssh: settings({ proxyCommand: { command, hop: 'x' } }) })));
     expect(error.code).toBe('connect-proxy-command');
-    expect(error.message).toContain(`the ProxyCommand (${command}) ended (exit 7): no route to the bastion`);
+    expect(error.message).toContain('the ProxyCommand (sh …) ended (exit 7): no route to the bastion');
+    // Its arguments (which may hold a token) are not repeated.
+    expect(error.message).not.toContain('echo no route');
   });
 
   it('the key may be in a later file (known_hosts2, a global file), read but never written', async () => {
