@@ -65,7 +65,13 @@ export function hostKeyVerifier(endpoint: Endpoint, policy: KnownHostsPolicy, ou
       return;
     }
     const name = lookupNameOf(endpoint);
-    const verdict = verifyHostKeyAs(policy.files, name, { type, blob });
+    let verdict = verifyHostKeyAs(policy.files, name, { type, blob });
+    // OpenSSH 9.2 ("found matching key w/out port"): a host never seen as [host]:port whose very key is recorded
+    // under its plain name is accepted. A different key there is not a "change": the host stays unknown.
+    if (verdict.kind === 'unknown' && endpoint.hostKeyAlias === undefined && endpoint.port !== 22) {
+      const portless = verifyHostKeyAs(policy.files, endpoint.host.toLowerCase(), { type, blob });
+      if (portless.kind === 'match' || portless.kind === 'revoked') verdict = portless;
+    }
     outcome.verdict = verdict;
     if (verdict.kind === 'match') return verify(true);
     if (verdict.kind !== 'unknown') return verify(false);

@@ -268,6 +268,17 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) with ~/.ssh/config against real 
       expect(r.exitCode, explain(r)).toBe(0);
     });
 
+    test('a portless known_hosts entry with the host\'s very key: accepted for another port, by ssh and by the tool alike', async () => {
+      home.copy(host.privateKeyPath, 'id_ed25519');
+      const [, type, data] = knownHostsText().trim().split(/\s+/);
+      const portless = home.write('known_hosts', `127.0.0.1 ${type} ${data}\n`);
+      const bySsh = await host.ssh('true', { knownHostsPath: portless });
+      expect(bySsh.code, bySsh.stderr).toBe(0);
+      home.write('config', boxBlock());
+      const r = await cli(['--host', 'box', '--dry-run']);
+      expect(r.exitCode, explain(r)).toBe(0);
+    });
+
     describe('keys', () => {
       let agent: Agent;
       beforeAll(async () => {

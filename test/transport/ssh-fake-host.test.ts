@@ -138,6 +138,18 @@ describe('host keys', () => {
     expect(readFileSync(knownHosts, 'utf8')).toBe(`${line}\n`);
   });
 
+  it('a portless entry with the very key is accepted for another port, as OpenSSH 9.2 does; another key there is not', async () => {
+    const dir = sandbox();
+    const known = join(dir, 'known_hosts');
+    const [, type, data] = readFileSync(host.knownHostsPath, 'utf8').trim().split(/\s+/);
+    writeFileSync(known, `${host.host} ${type} ${data}\n`);
+    await works(target(dir, { knownHosts: known }));
+    const other = otherKeyLine('ed25519').split(' ').slice(1).join(' ');
+    writeFileSync(known, `${host.host} ${other}\n`);
+    const error = await refused(connectSsh(target(dir, { knownHosts: known })));
+    expect(error.code).toBe('host-key-unknown');
+  });
+
   it('passes the ssh config\'s notes on to the operator', async () => {
     const said: string[] = [];
     await works(target(sandbox(), { ssh: settings({ notes: ['~/.ssh/config line 3: "~other/key": ~user is not expanded'] }), notify: (line) => said.push(line) }));
