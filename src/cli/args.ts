@@ -4,12 +4,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { TIMING_DEFAULTS, type RunOptions } from '../core/options.js';
-import { envName, resolveParams } from '../core/params.js';
+import { envName, printableParams, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
 import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
-import { loadLayers, type LayeredKey, type Layers } from './layers.js';
+import { loadLayers } from './layers.js';
+import { describeSettings, printSettings } from './print-config.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
@@ -151,22 +152,6 @@ async function fleetTargets(hosts: readonly string[], file: string | undefined, 
   return lines.map(parseTargetLine);
 }
 
-// --print-config: each setting with the layer it came from, so "why does it connect there?" has an answer.
-function describeSettings(runs: readonly RunOptions[], argv: readonly string[], layers: Layers): string {
-  const source = (key: LayeredKey): string => (argv.some((a) => a === `--${key}` || a.startsWith(`--${key}=`)) ? 'flag' : layers.sources[key] ?? 'default (runbook, or ~/.ssh/config)');
-  const lines = [`config file: ${layers.configFile ?? 'none (./apply-ws-fix.config.json not found)'}`];
-  for (const run of runs) {
-    const rows: [string, string | number | undefined, LayeredKey][] = [
-      ['host', run.host, 'host'], ['port', run.port, 'port'], ['user', run.user, 'user'], ['identity', run.identity, 'identity'],
-      ['known-hosts', run.knownHosts, 'known-hosts'],
-      ...PARAM_FLAGS.filter((name) => run.params[name] !== undefined).map((name): [string, string | number | undefined, LayeredKey] => [name, String(run.params[name]), name]),
-      ['settle', run.settleMs / 1000, 'settle'], ['start-timeout', run.startTimeoutMs / 1000, 'start-timeout'], ['connect-timeout', run.connectTimeoutMs / 1000, 'connect-timeout'],
-    ];
-    lines.push(...rows.map(([name, value, key]) => `${name.padEnd(16)} ${String(value ?? '(agent and default keys)').padEnd(48)} ${source(key)}`));
-  }
-  return lines.join('\n');
-}
-
 // The fault names that complete the last item of a comma list ("build-fails,up" → "build-fails,up-fails", …):
 // --fault takes such lists, so yargs' own completion of choices cannot do it.
 export function faultCompletions(current: string, faultNames: readonly string[]): string[] {
@@ -243,10 +228,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
     .option('port', { type: 'number', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
     .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
-    .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
+    .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_rsa, id_ecdsa, id_ed25519)" })
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
-    .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
+    .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config, then /etc/ssh/ssh_config', describe: 'ssh config, read as ssh -F reads it (Include, Match, ProxyJump, ProxyCommand, HostKeyAlias…); what it cannot follow is refused ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
     .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
@@ -361,7 +346,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       connectTimeoutMs: seconds(numberText('connect-timeout'), '--connect-timeout', 1),
     });
   }
-  if (args['print-config']) return { kind: 'print-config', text: describeSettings(runs, argv, layers) };
+  // A secret parameter is shown by its checksum label, never its value.
+  if (args['print-config']) return { kind: 'print-config', text: printSettings(describeSettings(runs.map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
   if (fleet) {
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);

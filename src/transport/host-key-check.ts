@@ -1,16 +1,20 @@
 // The host key decision for one SSH hop: match → go on; unknown → refuse, or record it with --accept-new-host-key;
 // changed, revoked, or known only by another key type → refuse loudly, whatever the flags say.
 import { StartError, messageOf } from '../errors.js';
-import { appendKnownHost, fingerprintSha256, hostLookupName, keyTypeOfBlob, knownHostsLine, knownKeyTypes, verifyHostKey, type KnownHostsVerdict } from './known-hosts.js';
+import { appendKnownHost, fingerprintSha256, hostLookupName, keyTypeOfBlob, knownHostsLineAs, knownKeyTypesAs, verifyHostKeyAs, type KnownHostsVerdict } from './known-hosts.js';
 
 export interface KnownHostsPolicy {
   /** Every known_hosts file that exists, read once for the whole connection (user files first). */
   files: { path: string; text: string }[];
   /** Every file consulted, existing or not, for messages. */
   paths: readonly string[];
-  /** The first user file: where an accepted key is recorded. */
+  /** The first user file: where an accepted key is recorded ('' with UserKnownHostsFile none: nowhere). */
   writeTo: string;
   acceptNew: boolean;
+  /** HashKnownHosts: record under a hashed name. */
+  hash?: boolean;
+  /** What allowed recording, for the message: the flag, or the config line of StrictHostKeyChecking accept-new. */
+  acceptNewSource?: string;
   /** Says out loud that a key was recorded. */
   notify: (line: string) => void;
 }
@@ -22,6 +26,13 @@ export interface Endpoint {
   user: string;
   /** 'the host' for the target, 'the jump host' for a bastion. */
   role: 'the host' | 'the jump host';
+  /** HostKeyAlias: the known_hosts name instead of [host]:port. */
+  hostKeyAlias?: string | undefined;
+}
+
+/** The name known_hosts is searched for: the HostKeyAlias as is (OpenSSH adds no port to it), else [host]:port. */
+export function lookupNameOf(endpoint: Pick<Endpoint, 'host' | 'port' | 'hostKeyAlias'>): string {
+  return endpoint.hostKeyAlias !== undefined ? endpoint.hostKeyAlias.toLowerCase() : hostLookupName(endpoint.host, endpoint.port);
 }
 
 /** What the verifier saw, for the error after ssh2 gives up. */
@@ -53,11 +64,18 @@ export function hostKeyVerifier(endpoint: Endpoint, policy: KnownHostsPolicy, ou
       verify(false);
       return;
     }
-    const verdict = verifyHostKey(policy.files, endpoint.host, endpoint.port, { type, blob });
+    const name = lookupNameOf(endpoint);
+    let verdict = verifyHostKeyAs(policy.files, name, { type, blob });
+    // OpenSSH 9.2 ("found matching key w/out port"): a host never seen as [host]:port whose very key is recorded
+    // under its plain name is accepted. A different key there is not a "change": the host stays unknown.
+    if (verdict.kind === 'unknown' && endpoint.hostKeyAlias === undefined && endpoint.port !== 22) {
+      const portless = verifyHostKeyAs(policy.files, endpoint.host.toLowerCase(), { type, blob });
+      if (portless.kind === 'match' || portless.kind === 'revoked') verdict = portless;
+    }
     outcome.verdict = verdict;
     if (verdict.kind === 'match') return verify(true);
     if (verdict.kind !== 'unknown') return verify(false);
-    const known = knownKeyTypes(policy.files, endpoint.host, endpoint.port);
+    const known = knownKeyTypesAs(policy.files, name);
     if (known.length > 0) {
       outcome.otherTypes = known;
       return verify(false);
@@ -66,7 +84,8 @@ export function hostKeyVerifier(endpoint: Endpoint, policy: KnownHostsPolicy, ou
     // OpenSSH's accept-new: a host never seen before is recorded, and the operator is told.
     let line: string;
     try {
-      line = knownHostsLine(endpoint.host, endpoint.port, { type, blob });
+      if (policy.writeTo === '') throw new Error('UserKnownHostsFile is none: there is no file to record it in');
+      line = knownHostsLineAs(name, { type, blob }, policy.hash === true);
     } catch (error) {
       outcome.recordError = error;
       return verify(false);
@@ -74,7 +93,7 @@ export function hostKeyVerifier(endpoint: Endpoint, policy: KnownHostsPolicy, ou
     appendKnownHost(policy.writeTo, line).then(
       () => {
         outcome.recorded = true;
-        policy.notify(`Warning: permanently added '${hostLookupName(endpoint.host, endpoint.port)}' (${shortType(type)} ${fingerprintSha256(blob)}) to ${policy.writeTo} (--accept-new-host-key).`);
+        policy.notify(`Warning: permanently added '${name}' (${shortType(type)} ${fingerprintSha256(blob)}) to ${policy.writeTo} (${policy.acceptNewSource ?? '--accept-new-host-key'}).`);
         verify(true);
       },
       (error: unknown) => {
@@ -87,9 +106,9 @@ export function hostKeyVerifier(endpoint: Endpoint, policy: KnownHostsPolicy, ou
 
 /** The refusal for a host key that did not pass: what was seen, and what to do about it. */
 export function hostKeyError(endpoint: Endpoint, policy: KnownHostsPolicy, outcome: HostKeyOutcome): StartError | undefined {
-  const where = hostLookupName(endpoint.host, endpoint.port);
+  const where = lookupNameOf(endpoint);
   const subject = `${endpoint.role === 'the host' ? 'the host key of' : 'the host key of the jump host'} ${where}`;
-  const files = policy.paths.join(', ');
+  const files = policy.paths.filter((path) => path !== '').join(', ') || 'any known_hosts file (UserKnownHostsFile none, no GlobalKnownHostsFile)';
   const { verdict } = outcome;
   if (outcome.recordError !== undefined) {
     return new StartError(`cannot check or record ${subject}: ${messageOf(outcome.recordError)}`, 'host-key-record', `Check that ${policy.writeTo} is writable, or record the key yourself.`, outcome.recordError);
@@ -108,7 +127,9 @@ export function hostKeyError(endpoint: Endpoint, policy: KnownHostsPolicy, outco
       return new StartError(
         `${subject} is not in ${files} (${verdict.fingerprint})`,
         'host-key-unknown',
-        `Check that fingerprint with the host's owner (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then rerun with --accept-new-host-key to record it in ${policy.writeTo}.`,
+        policy.writeTo === ''
+          ? `Check that fingerprint with the host's owner (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then record it in a known_hosts file your ssh config names, or pass --known-hosts FILE.`
+          : `Check that fingerprint with the host's owner (on the host: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then rerun with --accept-new-host-key to record it in ${policy.writeTo} (ssh's StrictHostKeyChecking ask/yes is not asked here: nothing is recorded without that flag or StrictHostKeyChecking accept-new).`,
       );
     case 'mismatch':
       return new StartError(

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { entryMatchesHost, parseKnownHosts, type KnownHostsEntry } from './known-hosts-entries.js';
+import { hashHostName } from './known-hosts-hash.js';
 import { fingerprintSha256, keyTypeOfBlob } from './ssh-public-key.js';
 
 // Kept importable from here: this file is the module's agreed API; the code lives with the key-blob reader.
@@ -47,7 +48,11 @@ function sameKey(entry: KnownHostsEntry, type: string, blob: Buffer): boolean {
  *   key is still refused by the caller, so this never trusts a key; it only chooses which refusal to show.
  */
 export function verifyHostKey(files: { path: string; text: string }[], host: string, port: number, key: HostKey): KnownHostsVerdict {
-  const name = hostLookupName(host, port);
+  return verifyHostKeyAs(files, hostLookupName(host, port), key);
+}
+
+/** verifyHostKey under a given known_hosts name: `[host]:port`, or a HostKeyAlias (which OpenSSH uses as is, without the port). */
+export function verifyHostKeyAs(files: { path: string; text: string }[], name: string, key: HostKey): KnownHostsVerdict {
   const type = keyTypeOfBlob(key.blob);
   const fingerprint = fingerprintSha256(key.blob);
   const entries = files.flatMap((file) => parseKnownHosts(file.text, file.path)).filter((entry) => entryMatchesHost(entry, name));
@@ -64,7 +69,11 @@ export function verifyHostKey(files: { path: string; text: string }[], host: str
 
 /** The key types known_hosts holds for the host (revoked keys left out), in file order: the ones to ask the server for first. */
 export function knownKeyTypes(files: { path: string; text: string }[], host: string, port: number): string[] {
-  const name = hostLookupName(host, port);
+  return knownKeyTypesAs(files, hostLookupName(host, port));
+}
+
+/** knownKeyTypes under a given known_hosts name. */
+export function knownKeyTypesAs(files: { path: string; text: string }[], name: string): string[] {
   const entries = files.flatMap((file) => parseKnownHosts(file.text, file.path)).filter((entry) => entry.marker === 'none' && entryMatchesHost(entry, name));
   return [...new Set(entries.map((entry) => entry.type))];
 }
@@ -75,6 +84,17 @@ export function knownHostsLine(host: string, port: number, key: HostKey): string
   if (host === '' || /[\s,*?!|#@[\]]/.test(host)) throw new Error(`cannot record a host key for ${JSON.stringify(host)}: not a plain host name or address`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`cannot record a host key for port ${port}`);
   return `${hostLookupName(host, port)} ${keyTypeOfBlob(key.blob)} ${key.blob.toString('base64')}`;
+}
+
+/**
+ * The line for a known_hosts name as the hop looks it up (`[host]:port`, or a HostKeyAlias), hashed (`|1|…`) when
+ * HashKnownHosts is on, as ssh would write it.
+ */
+export function knownHostsLineAs(name: string, key: HostKey, hash: boolean): string {
+  const plain = /^\[([^\]]*)\]:([0-9]+)$/.exec(name);
+  const line = plain !== null ? knownHostsLine(plain[1]!, Number(plain[2]), key) : knownHostsLine(name, 22, key);
+  if (!hash) return line;
+  return `${hashHostName(name.toLowerCase())} ${line.slice(line.indexOf(' ') + 1)}`;
 }
 
 // Reads every file that exists; a missing file is an empty one, but an unreadable one must not pass silently.

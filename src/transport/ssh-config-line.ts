@@ -4,6 +4,8 @@ export interface SshConfigLine {
   /** Lowercased: keywords are case-insensitive. */
   keyword: string;
   args: string[];
+  /** The text after the keyword and its separator, as written (ProxyCommand keeps it whole, quotes and all). */
+  rest: string;
 }
 
 // argv_split(): quotes group, backslash escapes quotes, backslashes and (outside quotes) spaces; `#` starting a word ends the line.
@@ -49,5 +51,5 @@ export function splitConfigLine(raw: string): SshConfigLine | undefined {
   const keyword = (end < 0 ? text : text.slice(0, end)).toLowerCase();
   // Only one `=` may stand between keyword and value, with any blanks around it.
   const rest = end < 0 ? '' : text.slice(end).replace(/^[ \t]*=?[ \t]*/, '');
-  return { keyword, args: splitArguments(rest) };
+  return { keyword, args: splitArguments(rest), rest };
 }

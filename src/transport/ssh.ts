@@ -7,8 +7,10 @@ import { AppError, CommandTimeoutError, ConnectionLostError, StartError, message
 import { underPosixShell } from '../shell/quote.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
-import { hostKeyError, hostKeyVerifier, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
-import { knownKeyTypes, readKnownHostsFiles } from './known-hosts.js';
+import { hostKeyError, hostKeyVerifier, lookupNameOf, type Endpoint, type HostKeyOutcome, type KnownHostsPolicy } from './host-key-check.js';
+import { knownKeyTypesAs, readKnownHostsFiles } from './known-hosts.js';
+import { proxyCommandLabel, spawnProxyCommand, type ProxyProcess } from './proxy-command.js';
+import { assembleAlgorithms, forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 import type { JumpHost, SshSettings } from './target.js';
 import { ChannelSlots, DEFAULT_MAX_CHANNELS, channelRefused } from './channel-slots.js';
 import { lostConnection } from './transport.js';
@@ -33,28 +35,74 @@ export interface SshTarget {
   notify?: ((line: string) => void) | undefined;
 }
 
-const NO_SETTINGS: SshSettings = { identityFiles: [], extraKnownHosts: [], acceptNewHostKey: false, jumps: [], notes: [] };
+const NO_SETTINGS: SshSettings = { identityFiles: [], certificateFiles: [], identitiesOnly: false, extraKnownHosts: [], acceptNewHostKey: false, hashKnownHosts: false, jumps: [], refusals: [], notes: [] };
 
 interface Hop extends Endpoint {
   credentials: CredentialSpec;
+  /** ssh's algorithm lists for this hop, less what ssh2 lacks. */
+  algorithms: Record<AlgorithmKind, string[]>;
+  /** This hop's own known_hosts files: the first is where an accepted key goes. */
+  knownHosts: string;
+  extraKnownHosts: readonly string[];
+  acceptNew: boolean;
+  acceptNewSource: string | undefined;
+  hash: boolean;
 }
 
-// The keys each hop is offered: the host gets --identity (alone) or its IdentityFiles; a bastion gets its own
-// IdentityFiles, else the host's keys, with the agent either way.
+// Each hop as OpenSSH's own `ssh -W` for it would connect: its own keys (IdentityFile, CertificateFile,
+// IdentitiesOnly, IdentityAgent) and its own host-key files. --identity is the host's key alone and, for a bastion
+// without IdentityFile, its key too (a flag of ours, documented); a bastion otherwise gets ssh's default key files.
 function hopsOf(target: SshTarget, settings: SshSettings): Hop[] {
-  const hostKeys: CredentialSpec = { identity: target.identity, identityFiles: settings.identityFiles };
+  const hostKeys: CredentialSpec = {
+    identity: target.identity,
+    identityFiles: settings.identityFiles,
+    certificateFiles: settings.certificateFiles,
+    identitiesOnly: settings.identitiesOnly,
+    identityAgent: settings.identityAgent,
+    pubkeyAlgorithms: settings.pubkeyAlgorithms,
+  };
   const jumpKeys = (jump: JumpHost): CredentialSpec => ({
-    identityFiles: jump.identityFiles.length > 0 ? jump.identityFiles : target.identity !== undefined ? [target.identity] : settings.identityFiles,
+    identityFiles: jump.identityFiles.length > 0 || target.identity === undefined ? jump.identityFiles : [target.identity],
+    certificateFiles: jump.certificateFiles,
+    identitiesOnly: jump.identitiesOnly || (jump.identityFiles.length === 0 && target.identity !== undefined),
+    identityAgent: jump.identityAgent,
+    pubkeyAlgorithms: jump.pubkeyAlgorithms,
   });
   return [
-    ...settings.jumps.map((jump): Hop => ({ host: jump.host, port: jump.port, user: jump.user, role: 'the jump host', credentials: jumpKeys(jump) })),
-    { host: target.host, port: target.port, user: target.user, role: 'the host', credentials: hostKeys },
+    ...settings.jumps.map((jump): Hop => ({
+      host: jump.host,
+      port: jump.port,
+      user: jump.user,
+      role: 'the jump host',
+      hostKeyAlias: jump.hostKeyAlias,
+      credentials: jumpKeys(jump),
+      knownHosts: jump.knownHosts,
+      extraKnownHosts: jump.extraKnownHosts,
+      acceptNew: jump.acceptNewHostKey,
+      acceptNewSource: jump.acceptNewSource,
+      hash: jump.hashKnownHosts,
+      algorithms: jump.algorithms ?? DEFAULT_ALGORITHMS,
+    })),
+    {
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      role: 'the host',
+      hostKeyAlias: settings.hostKeyAlias,
+      credentials: hostKeys,
+      knownHosts: target.knownHosts,
+      extraKnownHosts: settings.extraKnownHosts,
+      acceptNew: settings.acceptNewHostKey,
+      acceptNewSource: settings.acceptNewSource,
+      hash: settings.hashKnownHosts,
+      algorithms: settings.algorithms ?? DEFAULT_ALGORITHMS,
+    },
   ];
 }
 
 /** Every key spec a connection to this target will ask the key ring for, so all prompts can come first. */
-export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'ssh'>): CredentialSpec[] {
-  return hopsOf(target as SshTarget, target.ssh ?? NO_SETTINGS).map((hop) => hop.credentials);
+export function credentialSpecsOf(target: Pick<SshTarget, 'host' | 'port' | 'user' | 'identity' | 'knownHosts' | 'ssh'>): CredentialSpec[] {
+  return hopsOf(target as SshTarget, { ...NO_SETTINGS, ...target.ssh }).map((hop) => hop.credentials);
 }
 
 function address(hop: Pick<Endpoint, 'user' | 'host' | 'port'>): string {
@@ -69,8 +117,14 @@ function authMethods(user: string, credentials: Credentials): AnyAuthMethod[] {
   return methods;
 }
 
-// The ssh2 settings of one hop; the host key check is ours, with the already-known key types asked for first.
-function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHostsPolicy, outcome: HostKeyOutcome, timeoutMs: number, sock: Duplex | undefined): ConnectConfig {
+// OpenSSH 9.2's default lists, less what ssh2 lacks: with no config, ssh2 offers nothing ssh would not.
+const DEFAULT_ALGORITHMS: Record<AlgorithmKind, string[]> = Object.fromEntries(
+  (['cipher', 'hmac', 'kex', 'serverHostKey'] as const).map((kind) => [kind, forSsh2(kind, assembleAlgorithms(kind, undefined))]),
+) as Record<AlgorithmKind, string[]>;
+
+// The ssh2 settings of one hop; the host key check is ours, with the already-known key types asked for first, among
+// the host key algorithms ssh would accept.
+function connectConfig(hop: Hop, credentials: Credentials, policy: KnownHostsPolicy, outcome: HostKeyOutcome, timeoutMs: number, sock: Duplex | undefined): ConnectConfig {
   return {
     host: hop.host,
     port: hop.port,
@@ -80,13 +134,18 @@ function connectConfig(hop: Endpoint, credentials: Credentials, policy: KnownHos
     readyTimeout: timeoutMs,
     keepaliveInterval: 10_000,
     keepaliveCountMax: 3,
-    algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(policy.files, hop.host, hop.port)) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+    algorithms: {
+      cipher: hop.algorithms.cipher,
+      hmac: hop.algorithms.hmac,
+      kex: hop.algorithms.kex,
+      serverHostKey: hostKeyAlgorithms(knownKeyTypesAs(policy.files, lookupNameOf(hop))).filter((name) => hop.algorithms.serverHostKey.includes(name)),
+    } as ConnectConfig['algorithms'],
     hostVerifier: hostKeyVerifier(hop, policy, outcome),
   };
 }
 
 // Connection errors name the hop, the cause and the fix, never a stack trace.
-function connectError(hop: Endpoint, error: unknown, credentials: Credentials, timeoutMs: number, via: Endpoint | undefined): StartError {
+function connectError(hop: Endpoint, error: unknown, credentials: Credentials, timeoutMs: number, via: Endpoint | undefined, proxy?: ProxyProcess): StartError {
   const message = messageOf(error);
   const code = (error as { code?: string }).code;
   const level = (error as { level?: string }).level;
@@ -104,6 +163,7 @@ function connectError(hop: Endpoint, error: unknown, credentials: Credentials, t
       error,
     );
   }
+  if (proxy !== undefined) return new StartError(`cannot connect to ${who} through ${proxy.describe()}: ${message}`, 'connect-proxy-command', 'Check the ProxyCommand in your ssh config: run it by hand, it must speak SSH on its stdout.', error);
   return new StartError(`cannot connect to ${who}: ${message}`, 'connect', 'Check the host, port, user and keys.', error);
 }
 
@@ -155,30 +215,51 @@ function forwardThrough(client: Client, host: string, port: number, timeoutMs: n
 
 /** Opens the run's single SSH connection (through any bastions), verifying every host key against known_hosts first. */
 export async function connectSsh(target: SshTarget): Promise<Transport> {
-  const settings = target.ssh ?? NO_SETTINGS;
+  const settings: SshSettings = { ...NO_SETTINGS, ...target.ssh };
   const notify = target.notify ?? (() => {});
   const keyring = target.keyring ?? new KeyRing({ env: target.env });
+  // Where ssh would connect differently than we can, nothing is contacted at all.
+  if (settings.refusals.length > 0) {
+    throw new StartError(
+      `the ssh config asks for what apply-ws-fix does not do, so it would not connect where or as ssh would: ${settings.refusals.join('; ')}`,
+      'ssh-config-unsupported',
+      'Change those lines (or put them in a Host block that does not apply to this host), or pass --ssh-config FILE with a config that only uses what apply-ws-fix supports (see SECURITY.md).',
+    );
+  }
   for (const note of settings.notes) notify(`apply-ws-fix: ssh config: ${note}`);
-  const paths = [target.knownHosts, ...settings.extraKnownHosts];
-  const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
-    throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
-  });
-  const policy: KnownHostsPolicy = { files, paths, writeTo: target.knownHosts, acceptNew: settings.acceptNewHostKey, notify };
   const hops = hopsOf(target, settings);
+  const policies: KnownHostsPolicy[] = [];
+  for (const hop of hops) {
+    const paths = [hop.knownHosts, ...hop.extraKnownHosts].filter((path) => path !== '');
+    const files = await readKnownHostsFiles(paths).catch((error: unknown) => {
+      throw new StartError(`cannot read the known_hosts files (${paths.join(', ')}): ${messageOf(error)}`, 'known-hosts', 'Check the permissions of those files, or pass --known-hosts FILE.', error);
+    });
+    policies.push({ files, paths, writeTo: hop.knownHosts, acceptNew: hop.acceptNew, hash: hop.hash, notify, ...(hop.acceptNewSource !== undefined ? { acceptNewSource: hop.acceptNewSource } : {}) });
+  }
   const bastions: Client[] = [];
+  let proxy: ProxyProcess | undefined;
   const closeBastions = (): void => {
     for (const client of bastions.reverse()) client.end();
+    proxy?.close();
   };
   let sock: Duplex | undefined;
   try {
     for (const [index, hop] of hops.entries()) {
+      const policy = policies[index]!;
       const via = index > 0 ? hops[index - 1] : undefined;
       const credentials = await keyring.credentials(hop.credentials);
+      if (index === 0 && settings.proxyCommand !== undefined) {
+        // ssh runs the outermost hop's ProxyCommand locally and speaks SSH over its stdin and stdout. Started only now,
+        // with no await before ssh2 takes the socket, so that an early end of the command is not missed.
+        proxy = spawnProxyCommand(settings.proxyCommand.command, target.env);
+        sock = proxy.socket;
+      }
       const outcome: HostKeyOutcome = {};
       const config = connectConfig(hop, credentials, policy, outcome, target.connectTimeoutMs, sock);
-      const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via);
+      const fail = (error: unknown): StartError => hostKeyError(hop, policy, outcome) ?? connectError(hop, error, credentials, target.connectTimeoutMs, via, index === 0 ? proxy : undefined);
       if (index < hops.length - 1) {
-        const client = await openClient(config).catch((error: unknown) => {
+        const client = await openClient(config).catch(async (error: unknown) => {
+          if (index === 0) await proxy?.settled();
           throw fail(error);
         });
         bastions.push(client);
@@ -193,11 +274,13 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
         await ssh.connect(config as Config);
       } catch (error) {
         ssh.dispose();
+        if (index === 0) await proxy?.settled();
         throw fail(error);
       }
       // node-ssh stops listening for errors once connected; a dropped connection must fail the command, not the process.
       ssh.connection?.on('error', () => {});
-      const label = `${address(hop)}${settings.jumps.length > 0 ? ` via ${settings.jumps.map((jump) => address(jump)).join(', ')}` : ''}`;
+      const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${proxyCommandLabel(settings.proxyCommand.command)}`] : []), ...settings.jumps.map((jump) => address(jump))];
+      const label = `${address(hop)}${route.length > 0 ? ` via ${route.join(', ')}` : ''}`;
       return new SshTransport(ssh, label, closeBastions);
     }
     throw new Error('no host to connect to');

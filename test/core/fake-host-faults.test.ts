@@ -142,7 +142,7 @@ describe('secrets', () => {
     expect(secret).toBeTruthy();
     host.faults.add('emerg-logs');
     const { report, output } = await runAgainst(host, { verbose: true }, { renderer: 'simple' });
-    expect(output).toContain('$ cd --');
+    expect(output).toMatch(/\$ \[\d+\] cd --/);
     expect(output).not.toContain(secret);
     expect(JSON.stringify(report)).not.toContain(secret);
     expect(output).toContain('OCAPISTAINE_TARGET_URL');

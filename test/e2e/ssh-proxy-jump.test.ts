@@ -64,6 +64,8 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) through a ProxyJump bastion, two
         `  Port ${bastion.port}`,
         'Host *',
         `  User ${host.user}`,
+        // Debian's /etc/ssh/ssh_config says HashKnownHosts yes, which ssh (and so the tool) would follow.
+        '  HashKnownHosts no',
         '',
       ].join('\n'),
     );
@@ -164,6 +166,32 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) through a ProxyJump bastion, two
     const r = await cli('--dry-run');
     expect(r.exitCode, explain(r)).toBe(3);
     expect(r.report?.error).toMatchObject({ code: 'jump-forward', message: expect.stringMatching(new RegExp(`could not connect to 127\\.0\\.0\\.1:${closedPort}`)) });
+  });
+
+  test('the bastion\'s host key is checked against its own UserKnownHostsFile, not the host\'s files', async () => {
+    knownHosts(hostLine());
+    const jumpFile = home.write('kh_jump', `${knownHostsLine(bastion.port, bastion.ed25519)}\n`);
+    home.write('config', ['Host box', '  HostName 127.0.0.1', `  Port ${host.port}`, '  ProxyJump jump', 'Host jump', '  HostName 127.0.0.1', `  Port ${bastion.port}`, `  UserKnownHostsFile ${jumpFile}`, 'Host *', `  User ${host.user}`, '  HashKnownHosts no', ''].join('\n'));
+    const ok = await cli('--dry-run');
+    expect(ok.exitCode, explain(ok)).toBe(0);
+    // The bastion's key in the host's file only: the bastion is unknown, as ssh -W would find it.
+    knownHosts(hostLine(), knownHostsLine(bastion.port, bastion.ed25519));
+    home.write('kh_jump', '');
+    const unknown = await cli('--dry-run');
+    expect(unknown.exitCode, explain(unknown)).toBe(3);
+    expect(unknown.report?.error).toMatchObject({ code: 'host-key-unknown', message: expect.stringContaining('the jump host') });
+  });
+
+  test('--print-config --json names the bastion and each hop\'s known_hosts files, with the ssh-config line they came from', async () => {
+    config();
+    const r = await runCliIn(home, ['--host', 'box', '--print-config', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout) as { runs: { settings: Record<string, { value: unknown; source: string }> }[] };
+    const settings = printed.runs[0]!.settings;
+    expect(settings['host']).toMatchObject({ value: '127.0.0.1', source: expect.stringMatching(/^ssh-config .*config line 2 \(HostName of box\)/) });
+    expect(settings['port']).toMatchObject({ value: host.port, source: expect.stringMatching(/config line 3$/) });
+    expect(settings['jumps']!.value).toEqual([expect.stringContaining(`${host.user}@127.0.0.1:${bastion.port} (jump; known_hosts ${home.ssh}/known_hosts`)]);
+    expect(settings['jumps']!.source).toMatch(/config line 4$/);
   });
 
   test('no changing Compose call in the refused runs, and the host is back to broken after the rollback', async () => {

@@ -27,7 +27,7 @@ describe('parseArgs with an ssh config', () => {
     const options = await optionsOf(['--host', 'box']);
     expect(options).toMatchObject({ host: '10.0.0.5', user: 'deploy', port: 2222, identity: undefined, knownHosts: join(home, '.ssh', 'known_hosts') });
     expect(options.ssh).toMatchObject({ alias: 'box', identityFiles: [join(home, '.ssh', 'box_key')], acceptNewHostKey: false });
-    expect(options.ssh?.jumps).toEqual([{ label: 'ops@gate:2201', host: 'fixed.example.com', port: 2201, user: 'ops', identityFiles: [] }]);
+    expect(options.ssh?.jumps).toMatchObject([{ label: 'ops@gate:2201', host: 'fixed.example.com', port: 2201, user: 'ops', identityFiles: [] }]);
   });
 
   it('explicit --port, --user and --identity win over the config', async () => {

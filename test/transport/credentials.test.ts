@@ -150,9 +150,9 @@ describe('KeyRing: default key files and IdentityFile', () => {
     expect(credentials.skipped.join('\n')).toMatch(/id_ed25519: encrypted, and no passphrase/);
   });
 
-  it('opens the encrypted default file with the passphrase', async () => {
+  it('opens the encrypted default file with the passphrase; the defaults come in OpenSSH\'s order (rsa, ecdsa, ed25519)', async () => {
     const credentials = await new KeyRing({ env: { HOME: home, [PASSPHRASE_ENV]: PASS } }).credentials({ identityFiles: [] });
-    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ed25519'), join(home, '.ssh', 'id_ecdsa')]);
+    expect(credentials.offered).toEqual([join(home, '.ssh', 'id_ecdsa'), join(home, '.ssh', 'id_ed25519')]);
   });
 
   it('IdentityFile entries replace the defaults; missing ones are passed over silently', async () => {
@@ -168,6 +168,39 @@ describe('KeyRing: default key files and IdentityFile', () => {
     expect(lockedOnly).toMatchObject({ code: 'key-encrypted' });
     const wrong = await startError(new KeyRing({ env: { HOME: scratch, [PASSPHRASE_ENV]: 'nope' } }).credentials({ identityFiles: [locked.path] }));
     expect(wrong).toMatchObject({ code: 'key-passphrase' });
+  });
+});
+
+describe('KeyRing: each key once, and certificates', () => {
+  it('the same key under two file names is offered once', async () => {
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(plain.path, join(scratch, 'plain-again'));
+    const credentials = await new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [plain.path, join(scratch, 'plain-again'), plain.path] });
+    expect(credentials.offered).toEqual([plain.path]);
+  });
+
+  it('KEY-cert.pub beside a key is offered after it as a certificate; CertificateFile replaces that lookup', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const ca = makeKey(scratch, 'ca');
+    const user = makeKey(scratch, 'certified');
+    execFileSync('ssh-keygen', ['-q', '-s', ca.path, '-I', 'unit', '-n', 'someone', `${user.path}.pub`]);
+    const beside = await new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [user.path] });
+    expect(beside.offered).toEqual([user.path, `${user.path}-cert.pub (certificate)`]);
+    const certKey = beside.keys[1]!.key;
+    expect(certKey.type).toBe('ssh-ed25519-cert-v01@openssh.com');
+    expect(certKey.getPublicSSH().equals(Buffer.from(readFileSync(`${user.path}-cert.pub`, 'utf8').split(/\s+/)[1]!, 'base64'))).toBe(true);
+    // It signs with the plain key.
+    const data = Buffer.from('to be signed');
+    expect(certKey.sign(data)).toEqual(beside.keys[0]!.key.sign(data));
+    const { renameSync } = await import('node:fs');
+    renameSync(`${user.path}-cert.pub`, join(scratch, 'named.cert'));
+    const named = await new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [user.path], certificateFiles: [join(scratch, 'named.cert')] });
+    expect(named.offered).toEqual([user.path, `${join(scratch, 'named.cert')} (certificate)`]);
+    const orphan = await new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [other.path], certificateFiles: [join(scratch, 'named.cert')] });
+    expect(orphan.skipped.join('\n')).toMatch(/named\.cert: no private key for this certificate/);
+    writeFileSync(join(scratch, 'not.cert'), `${plain.pub}\n`);
+    const notCert = await new KeyRing({ env: { HOME: scratch } }).credentials({ identityFiles: [plain.path], certificateFiles: [join(scratch, 'not.cert')] });
+    expect(notCert.skipped.join('\n')).toMatch(/not\.cert: not an OpenSSH user certificate/);
   });
 });
 
@@ -197,6 +230,64 @@ describe('KeyRing with an ssh-agent', () => {
       (credentials.agent as { getIdentities(cb: (e: Error | undefined, k?: { getPublicSSH(): Buffer }[]) => void): void }).getIdentities((e, keys) => (e ? reject(e) : resolve((keys ?? []).map((k) => k.getPublicSSH())))),
     );
     expect(shown).toEqual([publicBlobOfLine(plain.pub)]);
+  });
+
+  it('IdentitiesOnly: the agent shows only the keys of the named files (here: plain, not other)', async () => {
+    const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [plain.path], identitiesOnly: true });
+    expect(credentials.offered).toEqual(["the ssh-agent's copy of 1 named key(s) (IdentitiesOnly)"]);
+    // The file's own key is not offered again after the agent's copy of it: one attempt per key.
+    expect(credentials.keys).toEqual([]);
+    const shown = await new Promise<Buffer[]>((resolve, reject) =>
+      (credentials.agent as { getIdentities(cb: (e: Error | undefined, k?: { getPublicSSH(): Buffer }[]) => void): void }).getIdentities((e, keys) => (e ? reject(e) : resolve((keys ?? []).map((k) => k.getPublicSSH())))),
+    );
+    expect(shown).toEqual([publicBlobOfLine(plain.pub)]);
+  });
+
+  it('IdentitiesOnly with a file the agent does not hold: no agent at all, the file alone, and the agent\'s keys said not offered', async () => {
+    const third = makeKey(scratch, 'third');
+    const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [third.path], identitiesOnly: true });
+    expect(credentials.agent).toBeUndefined();
+    expect(credentials.offered).toEqual([third.path]);
+    expect(credentials.skipped).toEqual(["the ssh-agent's 2 key(s): not named by IdentityFile (IdentitiesOnly yes)"]);
+  });
+
+  it('IdentityAgent none: the agent is not asked', async () => {
+    const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [other.path], identityAgent: 'none' });
+    expect(credentials.agent).toBeUndefined();
+    expect(credentials.offered).toEqual([other.path]);
+  });
+
+  it('IdentityAgent PATH: that socket, not SSH_AUTH_SOCK', async () => {
+    const credentials = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: join(scratch, 'dead.sock') } }).credentials({ identityFiles: [], identityAgent: agent.socket });
+    expect(credentials.agent).toBe(agent.socket);
+  });
+
+  it('a certificate the agent holds is listed and offered through the agent (ssh2 alone would drop it)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const ca = makeKey(scratch, 'agent-ca');
+    const user = makeKey(scratch, 'agent-certified');
+    execFileSync('ssh-keygen', ['-q', '-s', ca.path, '-I', 'unit', '-n', 'someone', `${user.path}.pub`]);
+    const own = await startAgent();
+    try {
+      own.add(user.path);
+      const credentials = await new KeyRing({ env: { HOME: join(scratch, 'nobody'), SSH_AUTH_SOCK: own.socket } }).credentials({ identityFiles: [] });
+      expect(credentials.offered).toEqual(["the ssh-agent's 1 key(s) and 1 certificate(s)"]);
+      const shown = await new Promise<{ type: string; getPublicSSH(): Buffer }[]>((resolve, reject) =>
+        (credentials.agent as { getIdentities(cb: (e: Error | undefined, k?: { type: string; getPublicSSH(): Buffer }[]) => void): void }).getIdentities((e, keys) => (e ? reject(e) : resolve(keys ?? []))),
+      );
+      expect(shown.map((key) => key.type)).toEqual(['ssh-ed25519', 'ssh-ed25519-cert-v01@openssh.com']);
+    } finally {
+      own.stop();
+    }
+  });
+
+  it('PubkeyAcceptedAlgorithms: keys of other algorithms are offered neither from files nor from the agent', async () => {
+    const error = await startError(new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [other.path], pubkeyAlgorithms: ['rsa-sha2-512', 'ecdsa-sha2-nistp256'] }));
+    // Nothing left to offer: the agent's ed25519 keys do not count either.
+    expect(error.code).toBe('no-credentials');
+    expect(error.message).toContain(`${other.path}: ssh-ed25519 is not in PubkeyAcceptedAlgorithms`);
+    const allowed = await new KeyRing({ env: { HOME: scratch, SSH_AUTH_SOCK: agent.socket } }).credentials({ identityFiles: [other.path], pubkeyAlgorithms: ['ssh-ed25519'] });
+    expect(allowed.offered).toEqual(["the ssh-agent's 2 key(s)"]);
   });
 
   it('an agent socket that does not answer is noted, not offered', async () => {

@@ -10,9 +10,11 @@ import {
   hostLookupName,
   keyTypeOfBlob,
   knownHostsLine,
+  knownHostsLineAs,
   knownKeyTypes,
   readKnownHostsFiles,
   verifyHostKey,
+  verifyHostKeyAs,
   type HostKey,
   type KnownHostsVerdict,
 } from '../../src/transport/known-hosts.js';
@@ -396,5 +398,30 @@ describe('knownKeyTypes', () => {
     ];
     expect(knownKeyTypes(files, 'h', 2222)).toEqual(['ssh-rsa', 'ecdsa-sha2-nistp256']);
     expect(knownKeyTypes(files, 'h', 22)).toEqual([]);
+  });
+});
+
+describe('HostKeyAlias and HashKnownHosts (issue 15)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'known-hosts-alias-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an alias is looked up as written, without a port: a different key there is "changed", whatever [host]:port says', () => {
+    const files = [{ path: 'kh', text: fill(`[127.0.0.1]:2341 {A}\nprod-alias {B}\n`) }];
+    expect(verifyHostKeyAs(files, 'prod-alias', A).kind).toBe('mismatch');
+    expect(verifyHostKeyAs(files, 'prod-alias', B).kind).toBe('match');
+    expect(verifyHostKey(files, '127.0.0.1', 2341, A).kind).toBe('match');
+  });
+
+  it('writes plain [host]:port or alias lines, and hashed ones that ssh-keygen -F finds under the same name', () => {
+    expect(knownHostsLineAs('[127.0.0.1]:2341', A, false)).toBe(knownHostsLine('127.0.0.1', 2341, A));
+    expect(knownHostsLineAs('prod-alias', A, false)).toBe(`prod-alias ${A.type} ${A.blob.toString('base64')}`);
+    for (const name of ['[127.0.0.1]:2341', 'prod-alias']) {
+      const line = knownHostsLineAs(name, A, true);
+      expect(line).toMatch(/^\|1\|[^ ]+ ssh-ed25519 /);
+      const file = join(dir, `hashed-${name.replace(/\W/g, '')}`);
+      writeFileSync(file, `${line}\n`);
+      expect(execFileSync('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8' })).toContain(line);
+      expect(verifyHostKeyAs([{ path: file, text: readFileSync(file, 'utf8') }], name, A).kind).toBe('match');
+    }
   });
 });

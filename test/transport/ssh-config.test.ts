@@ -1,22 +1,52 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSshConfig, parseSshConfig, resolveSshConfig, SshConfigError, type SshConfigValues } from '../../src/transport/ssh-config.js';
+import { parseSshConfig, resolveSshConfig, SshConfigError, type ResolvedSshConfig } from '../../src/transport/ssh-config.js';
+import { compareHop, runSshG } from '../../src/transport/ssh-config-openssh.js';
 import { expandTilde, expandTokens } from '../../src/transport/ssh-config-expand.js';
 import { splitConfigLine } from '../../src/transport/ssh-config-line.js';
 
 const HOME = '/home/u';
 const LOCAL_USER = 'u';
 
+/** The values a case pins, without their sources. */
+interface SshConfigValues {
+  hostName?: string;
+  user?: string;
+  port?: number;
+  identityFiles: string[];
+  userKnownHostsFiles: string[];
+  proxyJump?: string;
+  proxyCommand?: string;
+  notes?: string[];
+  refusals?: string[];
+}
+
+function flat(resolved: ResolvedSshConfig): SshConfigValues {
+  const values: SshConfigValues = {
+    identityFiles: resolved.identityFiles.map((entry) => entry.value),
+    userKnownHostsFiles: resolved.userKnownHostsFiles?.value ?? [],
+    notes: resolved.notes,
+    refusals: resolved.refusals,
+  };
+  if (resolved.hostName !== undefined) values.hostName = resolved.hostName.value;
+  if (resolved.user !== undefined) values.user = resolved.user.value;
+  if (resolved.port !== undefined) values.port = resolved.port.value;
+  if (resolved.proxyJump !== undefined) values.proxyJump = resolved.proxyJump.value;
+  if (resolved.proxyCommand !== undefined) values.proxyCommand = resolved.proxyCommand.value;
+  return values;
+}
+
+const input = (alias: string, home = HOME, localUser = LOCAL_USER) => ({ alias, home, localUser, env: { AWF_X: 'x' }, localHost: 'box.example', uid: 1000 });
+const resolveText = (config: string[], alias: string, file = 'cfg') => flat(resolveSshConfig([parseSshConfig(config.join('\n'), file)], input(alias)));
+
 interface Case {
   name: string;
   config: string[];
   alias: string;
   expected: Partial<SshConfigValues>;
-  /** Why ssh -G is expected to disagree, when it is; such cases are left out of the cross-check. */
-  differsFromOpenSsh?: string;
 }
 
 const EMPTY = { identityFiles: [], userKnownHostsFiles: [] };
@@ -173,41 +203,46 @@ const cases: Case[] = [
     expected: { proxyJump: undefined },
   },
   {
-    name: 'a ProxyCommand seen first wins over a ProxyJump and is reported as unsupported',
-    config: ['Host web', '  ProxyCommand nc -X connect %h %p', '  ProxyJump gate'],
+    name: 'a ProxyCommand seen first wins over a ProxyJump; its tokens are expanded, its quotes kept for the shell',
+    config: ['Host web', '  ProxyCommand nc -X connect "%h" %p', '  ProxyJump gate'],
     alias: 'web',
-    expected: { proxyJump: undefined, notes: ['cfg line 2: ProxyCommand is not supported; connecting without it'] },
+    expected: { proxyJump: undefined, proxyCommand: 'nc -X connect "web" 22', refusals: [] },
   },
   {
-    name: 'a Match block that would not match changes nothing',
+    name: 'ProxyCommand none cancels a later ProxyJump',
+    config: ['Host web', '  ProxyCommand none', 'Host *', '  ProxyJump gate'],
+    alias: 'web',
+    expected: { proxyJump: undefined, proxyCommand: undefined },
+  },
+  {
+    name: 'a Match block that does not match changes nothing',
     config: ['Match host other', '  User matched', 'Host web', '  User deploy'],
     alias: 'web',
-    expected: { user: 'deploy', notes: ['cfg line 1: Match block skipped (its conditions are not evaluated)'] },
+    expected: { user: 'deploy', notes: [] },
   },
   {
-    name: 'a Match block is skipped entirely, even one that would match',
+    name: 'a Match block that matches applies, in file order',
     config: ['Host web', '  Port 2222', 'Match all', '  User matched', '  Port 3333', 'Host *', '  User deploy'],
     alias: 'web',
-    expected: { user: 'deploy', port: 2222, notes: ['cfg line 3: Match block skipped (its conditions are not evaluated)'] },
-    differsFromOpenSsh: 'ssh evaluates Match; we skip it and say so in notes',
+    expected: { user: 'matched', port: 2222 },
   },
   {
-    name: 'Include is not followed and is reported',
+    name: 'an Include that matches no file is nothing, as in ssh',
     config: ['Include /nonexistent-apply-ws-fix/*.conf', 'Host web', '  User deploy'],
     alias: 'web',
-    expected: { user: 'deploy', notes: ['cfg line 1: Include not followed'] },
+    expected: { user: 'deploy', notes: [] },
   },
   {
-    name: 'unknown keywords are ignored',
-    config: ['Host web', '  ServerAliveInterval 30', '  ForwardAgent yes', '  User deploy'],
+    name: 'keywords that change nothing we do are ignored',
+    config: ['Host web', '  ServerAliveInterval 30', '  ForwardAgent yes', '  ControlMaster auto', '  User deploy'],
     alias: 'web',
-    expected: { user: 'deploy' },
+    expected: { user: 'deploy', refusals: [] },
   },
 ];
 
 describe('resolveSshConfig', () => {
   it.each(cases)('$name', ({ config, alias, expected }) => {
-    const values = resolveSshConfig(parseSshConfig(config.join('\n'), 'cfg'), alias, HOME, LOCAL_USER);
+    const values = resolveText(config, alias);
     expect(values).toMatchObject(Object.fromEntries(Object.entries(expected).filter(([, value]) => value !== undefined)));
     // An expected `undefined` must mean the key is really unset, not just missing from the expectation.
     for (const [key, value] of Object.entries(expected)) if (value === undefined) expect(values).not.toHaveProperty(key);
@@ -227,14 +262,18 @@ const errorCases: { name: string; config: string[]; message: RegExp; opensshReje
   { name: 'an empty quoted value', config: ['IdentityFile ""'], message: /^cfg line 1: IdentityFile has an empty value$/, opensshRejects: true },
   { name: 'an unquoted space in a file name', config: ['Host web', '  IdentityFile ~/.ssh/my key'], message: /^cfg line 2: IdentityFile takes one value/, opensshRejects: true },
   { name: 'none among other known hosts files', config: ['UserKnownHostsFile none ~/.ssh/kh'], message: /^cfg line 1: UserKnownHostsFile "none" must stand alone$/, opensshRejects: true },
-  { name: 'an unsupported %token', config: ['Host web', '  IdentityFile ~/.ssh/%C'], message: /^cfg line 2: "\/home\/u\/.ssh\/%C" uses %C, which is not supported here \(supported: %h %p %r %u %d %n %%\)$/, opensshRejects: false },
+  { name: 'an unknown %token', config: ['Host web', '  IdentityFile ~/.ssh/%Z'], message: /^cfg line 2: "\/home\/u\/.ssh\/%Z" uses %Z, which is not supported here \(supported: %C %d %h %i %k %L %l %n %p %r %u %%\)$/, opensshRejects: false },
+  { name: 'an unset ${VARIABLE}', config: ['Host web', '  UserKnownHostsFile ~/kh_${AWF_NOT_SET}'], message: /AWF_NOT_SET is not set/, opensshRejects: false },
+  { name: 'a Match attribute OpenSSH 9.2 does not know', config: ['Match tagged x', '  Port 2'], message: /^cfg line 1: Match attribute "tagged"/, opensshRejects: true },
+  { name: 'a cipher OpenSSH does not know, or a pattern outside a -list', config: ['Host web', '  Ciphers aes*-ctr'], message: /^cfg line 2: Ciphers "aes\*-ctr" is not an algorithm OpenSSH knows/, opensshRejects: true },
+  { name: 'Match all with another criterion', config: ['Match all host x', '  Port 2'], message: /cannot be combined/, opensshRejects: true },
   { name: 'a lone % at the end', config: ['Host web', '  UserKnownHostsFile ~/kh%'], message: /^cfg line 2: .*ends with a lone %$/, opensshRejects: false },
   { name: 'HostName with a token other than %h', config: ['Host web', '  HostName %p.example'], message: /^cfg line 2: "%p.example" uses %p/, opensshRejects: true },
 ];
 
 describe('config errors name the file and line', () => {
   it.each(errorCases)('$name', ({ config, message }) => {
-    const run = () => resolveSshConfig(parseSshConfig(config.join('\n'), 'cfg'), 'web', HOME, LOCAL_USER);
+    const run = () => resolveText(config, 'web');
     expect(run).toThrow(SshConfigError);
     expect(run).toThrow(message);
   });
@@ -258,7 +297,7 @@ describe('config lines', () => {
     ['User ""', { keyword: 'user', args: [''] }],
     ['Port', { keyword: 'port', args: [] }],
   ])('%j splits as OpenSSH does', (line, expected) => {
-    expect(splitConfigLine(line)).toEqual(expected);
+    expect(splitConfigLine(line)).toMatchObject(expected);
   });
 
   it.each(['', '   ', '# comment', '  # indented'])('%j is no directive', (line) => {
@@ -288,44 +327,43 @@ describe('expansions', () => {
 });
 
 describe('parseSshConfig', () => {
-  it('keeps blocks in order with their lines, Match blocks without directives', () => {
-    const blocks = parseSshConfig(['User g', 'Host a b', '  Port 22', 'Match all', '  User m', 'Host *', '  IdentityFile x'].join('\n'), 'cfg');
-    expect(blocks).toEqual([
-      { kind: 'global', patterns: [], file: 'cfg', line: 1, directives: [{ keyword: 'user', args: ['g'], line: 1 }] },
-      { kind: 'host', patterns: ['a', 'b'], file: 'cfg', line: 2, directives: [{ keyword: 'port', args: ['22'], line: 3 }] },
-      { kind: 'match', patterns: ['all'], file: 'cfg', line: 4, directives: [] },
-      { kind: 'host', patterns: ['*'], file: 'cfg', line: 6, directives: [{ keyword: 'identityfile', args: ['x'], line: 7 }] },
-    ]);
+  it('keeps lines in order with where they are; Include is followed at once', () => {
+    const parsed = parseSshConfig(['User g', 'Host a b', '  Port 22', 'Match all', '  User m', 'Include inc.conf'].join('\n'), 'cfg', {
+      home: '/home/u',
+      system: false,
+      glob: (pattern) => (pattern === '/home/u/.ssh/inc.conf' ? [pattern] : []),
+      read: () => 'Port 7\n',
+    });
+    expect(parsed.lines.map((line) => [line.kind, line.at.line])).toEqual([['option', 1], ['host', 2], ['option', 3], ['match', 4], ['option', 5], ['include', 6]]);
+    const include = parsed.lines[5]!;
+    expect(include.kind === 'include' && include.files.map((file) => [file.path, file.lines.length])).toEqual([['/home/u/.ssh/inc.conf', 1]]);
+  });
+
+  it('resolves a relative Include under /etc/ssh for the system config', () => {
+    const seen: string[] = [];
+    parseSshConfig('Include ssh_config.d/*.conf\n', '/etc/ssh/ssh_config', { home: '/home/u', system: true, glob: (pattern) => (seen.push(pattern), []) });
+    expect(seen).toEqual(['/etc/ssh/ssh_config.d/*.conf']);
+  });
+
+  it('refuses an Include loop past 16 levels, naming the line', () => {
+    expect(() => parseSshConfig('Include /loop\n', 'cfg', { home: '/h', system: false, glob: () => ['/loop'], read: () => 'Include /loop\n' })).toThrow(/Include nested more than 16 deep/);
   });
 });
 
 const scratch = mkdtempSync(join(tmpdir(), 'ssh-config-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('loadSshConfig', () => {
-  it('gives empty values for a missing file', async () => {
-    await expect(loadSshConfig(join(scratch, 'absent'), 'web', HOME)).resolves.toEqual({ identityFiles: [], userKnownHostsFiles: [], notes: [] });
-  });
-
-  it('reads and resolves a file', async () => {
-    const path = join(scratch, 'config');
-    writeFileSync(path, 'Host web\n  HostName 10.0.0.5\n  Port 2222\n  IdentityFile ~/.ssh/web\n');
-    await expect(loadSshConfig(path, 'web', HOME)).resolves.toMatchObject({ hostName: '10.0.0.5', port: 2222, identityFiles: [`${HOME}/.ssh/web`] });
-  });
-
-  it('names the file and line of a bad value', async () => {
-    const path = join(scratch, 'bad-config');
-    writeFileSync(path, 'Host web\n\n  Port 99999\n');
-    await expect(loadSshConfig(path, 'web', HOME)).rejects.toThrow(`${path} line 3: Port "99999" is not a number from 1 to 65535`);
-  });
-
-  it('throws when the file exists but cannot be read', async () => {
-    await expect(loadSshConfig(scratch, 'web', HOME)).rejects.toMatchObject({ code: 'EISDIR' });
+describe('Include on the file system', () => {
+  it('an included file another user may write is refused, as ssh refuses it', () => {
+    const inc = join(scratch, 'group-writable.conf');
+    writeFileSync(inc, 'Port 2\n', { mode: 0o666 });
+    chmodSync(inc, 0o666);
+    expect(() => parseSshConfig(`Include ${inc}\n`, 'cfg', { home: '/h', system: false, checkPermissions: true, uid: process.getuid!() })).toThrow(/bad owner or permissions/);
   });
 });
 
 // Decides whether the cross-checks can run: they need OpenSSH's own client.
-function findSsh(): string | undefined {
+function findSshBinary(): string | undefined {
   try {
     return execFileSync('sh', ['-c', 'command -v ssh'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
@@ -333,52 +371,34 @@ function findSsh(): string | undefined {
   }
 }
 
-const ssh = findSsh();
-
-// `ssh -G` prints the configuration ssh would use, without connecting anywhere; -F keeps the system config out.
-function sshG(configPath: string, alias: string): { status: number | null; options: Map<string, string[]> } {
-  const result = spawnSync(ssh!, ['-G', '-F', configPath, alias], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const options = new Map<string, string[]>();
-  for (const line of result.stdout.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space <= 0) continue;
-    const key = line.slice(0, space);
-    options.set(key, [...(options.get(key) ?? []), line.slice(space + 1)]);
-  }
-  return { status: result.status, options };
-}
+const ssh = findSshBinary();
 
 describe.skipIf(ssh === undefined)(`cross-checks with OpenSSH's ssh -G${ssh === undefined ? ' (skipped: ssh is not installed; apt-get install -y openssh-client)' : ''}`, () => {
   // ssh -G uses the passwd entry, so the cross-check does too.
   const me = userInfo();
+  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: me.homedir, AWF_X: 'x' };
 
-  it.each(cases.filter((c) => c.differsFromOpenSsh === undefined))('agrees with ssh -G: $name', ({ name, config, alias }) => {
+  it.each(cases)('agrees with ssh -G: $name', async ({ name, config, alias }) => {
     const path = join(scratch, `g-${name.replace(/[^a-z0-9]+/gi, '-')}`);
     writeFileSync(path, config.join('\n') + '\n');
-    const ours = resolveSshConfig(parseSshConfig(config.join('\n'), path), alias, me.homedir, me.username);
-    const { status, options } = sshG(path, alias);
-    expect(status).toBe(0);
-    const one = (key: string) => options.get(key)?.[0];
-    expect(ours.hostName ?? alias.toLowerCase()).toBe(one('hostname'));
-    expect(ours.user ?? me.username).toBe(one('user'));
-    expect(String(ours.port ?? 22)).toBe(one('port'));
-    expect(ours.proxyJump).toBe(one('proxyjump'));
-    const theirKnownHosts = one('userknownhostsfile');
-    if (ours.userKnownHostsFiles.length > 0) expect(ours.userKnownHostsFiles.join(' ')).toBe(theirKnownHosts);
-    else expect([`${me.homedir}/.ssh/known_hosts ${me.homedir}/.ssh/known_hosts2`, 'none']).toContain(theirKnownHosts);
-    // ssh -G prints IdentityFile unexpanded (and its defaults when none is set): expand theirs with ssh's own values.
-    const theirIdentities = (options.get('identityfile') ?? []).filter((file) => file !== 'none');
-    if (ours.identityFiles.length === 0) {
-      for (const file of theirIdentities) expect(file).toMatch(/^~\/\.ssh\/id_/);
-    } else {
-      const tokens = { h: one('hostname')!, p: one('port')!, r: one('user')!, u: me.username, d: me.homedir, n: alias };
-      expect(ours.identityFiles).toEqual(theirIdentities.map((file) => expandTokens(expandTilde(file, me.homedir), tokens)));
-    }
+    const ctx = { home: me.homedir, localUser: me.username, env, localHost: hostname(), uid: process.getuid?.() ?? 0 };
+    const ours = resolveSshConfig([parseSshConfig(config.join('\n'), path)], { alias, ...ctx });
+    const theirs = await runSshG(ssh!, { configFile: path, host: alias }, env);
+    expect(compareHop(alias, ours, theirs, ctx)).toEqual([]);
   });
 
-  it.each(errorCases.filter((c) => c.opensshRejects))('ssh -G refuses it too: $name', ({ name, config }) => {
+  it.each(errorCases.filter((c) => c.opensshRejects))('ssh -G refuses it too: $name', async ({ name, config }) => {
     const path = join(scratch, `e-${name.replace(/[^a-z0-9]+/gi, '-')}`);
     writeFileSync(path, config.join('\n') + '\n');
-    expect(sshG(path, 'web').status).not.toBe(0);
+    await expect(runSshG(ssh!, { configFile: path, host: 'web' }, env)).rejects.toThrow();
+  });
+});
+
+describe('an unknown keyword', () => {
+  it('is a refusal (exit 3 at connect) naming file, line and keyword, even in a block that does not apply, as ssh refuses it', () => {
+    expect(resolveText(['Host other', '  Bogus yes', 'Host web', '  User deploy'], 'web').refusals).toEqual([
+      'cfg line 2: bogus yes: a keyword apply-ws-fix does not know (OpenSSH 9.2 refuses it too; list it under IgnoreUnknown if ssh may ignore it)',
+    ]);
+    expect(resolveText(['IgnoreUnknown bogus', 'Host other', '  Bogus yes'], 'web').refusals).toEqual([]);
   });
 });

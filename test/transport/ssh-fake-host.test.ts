@@ -36,7 +36,7 @@ function sandbox(): string {
 }
 
 function settings(over: Partial<SshSettings> = {}): SshSettings {
-  return { identityFiles: [], extraKnownHosts: [], acceptNewHostKey: false, jumps: [], notes: [], ...over };
+  return { identityFiles: [], certificateFiles: [], identitiesOnly: false, extraKnownHosts: [], acceptNewHostKey: false, hashKnownHosts: false, jumps: [], refusals: [], notes: [], ...over };
 }
 
 function target(dir: string, over: Partial<SshTarget> = {}): SshTarget {
@@ -138,10 +138,69 @@ describe('host keys', () => {
     expect(readFileSync(knownHosts, 'utf8')).toBe(`${line}\n`);
   });
 
-  it('says which ssh config lines it did not apply (Match, Include, ProxyCommand) instead of guessing', async () => {
+  it('a portless entry with the very key is accepted for another port, as OpenSSH 9.2 does; another key there is not', async () => {
+    const dir = sandbox();
+    const known = join(dir, 'known_hosts');
+    const [, type, data] = readFileSync(host.knownHostsPath, 'utf8').trim().split(/\s+/);
+    writeFileSync(known, `${host.host} ${type} ${data}\n`);
+    await works(target(dir, { knownHosts: known }));
+    const other = otherKeyLine('ed25519').split(' ').slice(1).join(' ');
+    writeFileSync(known, `${host.host} ${other}\n`);
+    const error = await refused(connectSsh(target(dir, { knownHosts: known })));
+    expect(error.code).toBe('host-key-unknown');
+  });
+
+  it('passes the ssh config\'s notes on to the operator', async () => {
     const said: string[] = [];
-    await works(target(sandbox(), { ssh: settings({ notes: ['~/.ssh/config line 3: Match block skipped (its conditions are not evaluated)'] }), notify: (line) => said.push(line) }));
-    expect(said).toEqual(['apply-ws-fix: ssh config: ~/.ssh/config line 3: Match block skipped (its conditions are not evaluated)']);
+    await works(target(sandbox(), { ssh: settings({ notes: ['~/.ssh/config line 3: "~other/key": ~user is not expanded'] }), notify: (line) => said.push(line) }));
+    expect(said).toEqual(['apply-ws-fix: ssh config: ~/.ssh/config line 3: "~other/key": ~user is not expanded']);
+  });
+
+  it('a config refusal stops before any connection (exit 3, ssh-config-unsupported), naming the lines', async () => {
+    const before = host.stats.connections;
+    const error = await refused(connectSsh(target(sandbox(), { ssh: settings({ refusals: ['cfg line 2: StrictHostKeyChecking no: …'] }) })));
+    expect(error.code).toBe('ssh-config-unsupported');
+    expect(error.message).toContain('cfg line 2: StrictHostKeyChecking no');
+    expect(host.stats.connections).toBe(before);
+  });
+
+  it('HostKeyAlias: the alias\'s entry is what is checked, and accept-new records under the alias, hashed with HashKnownHosts', async () => {
+    const dir = sandbox();
+    const known = join(dir, 'known_hosts');
+    const keyOf = readFileSync(host.knownHostsPath, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ');
+    writeFileSync(known, `alias-of-fake ${keyOf}\n`);
+    await works(target(dir, { knownHosts: known, ssh: settings({ hostKeyAlias: 'alias-of-fake' }) }));
+    writeFileSync(known, `${readFileSync(host.knownHostsPath, 'utf8')}`);
+    const unknown = await refused(connectSsh(target(dir, { knownHosts: known, ssh: settings({ hostKeyAlias: 'alias-of-fake' }) })));
+    expect(unknown.code).toBe('host-key-unknown');
+    expect(unknown.message).toContain('alias-of-fake');
+    const said: string[] = [];
+    await works(target(dir, { knownHosts: known, notify: (line) => said.push(line), ssh: settings({ hostKeyAlias: 'alias-of-fake', acceptNewHostKey: true, hashKnownHosts: true, acceptNewSource: 'cfg line 4: StrictHostKeyChecking accept-new' }) }));
+    expect(said.join('\n')).toContain("permanently added 'alias-of-fake'");
+    expect(said.join('\n')).toContain('(cfg line 4: StrictHostKeyChecking accept-new)');
+    expect(readFileSync(known, 'utf8').trim().split('\n').at(-1)).toMatch(/^\|1\|/);
+    await works(target(dir, { knownHosts: known, ssh: settings({ hostKeyAlias: 'alias-of-fake' }) }));
+  });
+
+  it('ProxyCommand: the connection runs over a local command\'s stdin and stdout', async () => {
+    const dir = sandbox();
+    const pipe = join(dir, 'pipe.mjs');
+    writeFileSync(join(dir, 'kh'), `via-proxy ${readFileSync(host.knownHostsPath, 'utf8').trim().split(/\s+/).slice(1, 3).join(' ')}\n`);
+    writeFileSync(pipe, "import { connect } from 'node:net';\nconst s = connect(Number(process.argv[3]), process.argv[2]);\nprocess.stdin.pipe(s); s.pipe(process.stdout);\ns.on('close', () => process.exit(0));\n");
+    const before = host.stats.connections;
+    // The port given to ssh2 is closed: only the ProxyCommand's own connection can reach the fake host.
+    await works(target(dir, { port: 1, env: { HOME: dir, PATH: process.env['PATH'] ?? '' }, knownHosts: join(dir, 'kh'), ssh: settings({ hostKeyAlias: 'via-proxy', proxyCommand: { command: `${process.execPath} ${pipe} ${host.host} ${host.port}`, hop: 'x' } }) }));
+    expect(host.stats.connections).toBe(before + 1);
+  });
+
+  it('a ProxyCommand that fails is reported with what it said', async () => {
+    const dir = sandbox();
+    const command = "sh -c 'echo no route to the bastion >&2; exit 7'";
+    const error = await refused(connectSsh(target(dir, { ssh: settings({ proxyCommand: { command, hop: 'x' } }) })));
+    expect(error.code).toBe('connect-proxy-command');
+    expect(error.message).toContain('the ProxyCommand (sh …) ended (exit 7): no route to the bastion');
+    // Its arguments (which may hold a token) are not repeated.
+    expect(error.message).not.toContain('echo no route');
   });
 
   it('the key may be in a later file (known_hosts2, a global file), read but never written', async () => {
