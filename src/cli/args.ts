@@ -196,7 +196,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         `Runbook: ${runbook.id}: ${runbook.description}`,
         '',
         'Its parameters (--param NAME=VALUE; env APPLY_WS_FIX_PARAM_<NAME>; config "params"):',
-        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ' (required)' : ''}`),
+        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ` (required${spec.required === 'apply' ? ' to apply' : ''})` : ''}`),
       ].join('\n'),
     )
     .command('runbooks', 'list the runbooks and their parameters (--json too)')
@@ -285,7 +285,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   }
   const given = await paramsOf(runbook, layered, (args.param ?? []).map(String), layers.params, penv);
   const label = (name: string): string => ((PARAM_FLAGS as readonly string[]).includes(name) ? `--${name}` : `--param ${name}`);
-  const base = resolveParams(runbook, given, label);
+  const action = args.check ? 'check' : args.rollback ? 'rollback' : 'apply';
+  const base = resolveParams(runbook, given, label, action);
   const runs: RunOptions[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
@@ -295,10 +296,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     let params: AnyParams = base;
     if (spec.url !== undefined) {
       if (!declared('url')) throw new UsageError(`a hosts file's second column is the url parameter, and runbook ${runbook.id} has none`);
-      params = resolveParams(runbook, { ...given, url: spec.url }, label);
+      params = resolveParams(runbook, { ...given, url: spec.url }, label, action);
     }
     runs.push({
-      action: args.check ? 'check' : args.rollback ? 'rollback' : 'apply',
+      action,
       dryRun: args['dry-run'],
       host: target.host,
       user: target.user,

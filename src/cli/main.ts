@@ -75,7 +75,7 @@ async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
   }
   for (const r of described) {
     io.stdout.write(`${r.id}: ${r.title}\n`);
-    for (const p of r.params) io.stdout.write(`  --param ${p.name.padEnd(14)} ${p.type.padEnd(8)} ${p.description}${p.secret ? ' [secret]' : ''}${p.default !== null ? ` (default: ${String(p.default)})` : p.required ? ' (required)' : ''}\n`);
+    for (const p of r.params) io.stdout.write(`  --param ${p.name.padEnd(14)} ${p.type.padEnd(8)} ${p.description}${p.secret ? ' [secret]' : ''}${p.default !== null ? ` (default: ${String(p.default)})` : p.required ? ` (required${p.required === 'apply' ? ' to apply' : ''})` : ''}\n`);
     io.stdout.write('\n');
   }
   return EXIT.ok;

@@ -148,7 +148,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const journalRead = journalFact(project, runbook.legacyStateDirs?.(params) ?? []);
     const allSteps = [...apply.steps, ...(apply.after ?? []), ...(ownRollback?.steps ?? []), ...(ownRollback?.after ?? [])];
     const facts: Fact<unknown>[] = [
-      ...(runbook.facts?.(params) ?? []),
+      ...(runbook.facts?.(params, options.action) ?? []),
       journalRead,
       ...allSteps.flatMap((s) => s.facts ?? []),
       ...[...apply.checks, ...rollbackChecks, ...(ownRollback?.checks ?? [])].flatMap((c) => c.facts ?? []),

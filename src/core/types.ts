@@ -12,8 +12,11 @@ export interface ParamSpec {
   description: string;
   /** Used when no flag, environment variable or config file gives a value. */
   default?: string | number | boolean;
-  /** The run refuses to start (exit 64) without a value. */
-  required?: boolean;
+  /**
+   * The run refuses to start (exit 64) without a value. 'apply': only an apply or a check needs it; `--rollback`
+   * (which undoes from the journal's records) runs without it, and the runbook then sees no value.
+   */
+  required?: boolean | 'apply';
   /**
    * Never taken from a flag (`ps` shows command lines): only from APPLY_WS_FIX_PARAM_<NAME> or stdin (`--param name=-`).
    * Never printed, logged or journaled: the plan and the report show `<secret, sha256 …>`.
@@ -202,8 +205,8 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
   describe?(params: ParamValues<P>): string;
   /** What the preconditions found, in a few words, for the task list. */
   describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T): string;
-  /** Read-only preconditions, checked in this order before the steps' own facts. */
-  facts?(params: ParamValues<P>): readonly Fact<unknown>[];
+  /** Read-only preconditions, checked in this order before the steps' own facts; `action` is what the run does. */
+  facts?(params: ParamValues<P>, action: 'apply' | 'rollback' | 'check'): readonly Fact<unknown>[];
   apply(params: ParamValues<P>): ActionSpec;
   /**
    * `--rollback`. Without it, the core rolls back from the journal alone: it undoes the changes of the last run that
