@@ -72,6 +72,13 @@ export interface ChangePlan<D = unknown> {
   /** The remote commands apply will run, exactly as sent (stdin aside), for the plan and `explain`. */
   commands: string[];
   checksums?: Checksums;
+  /**
+   * What a command reads on stdin, by its index in `commands`, for `explain`. `sensitive` bytes (a file that holds
+   * secrets) are described there by their checksum, never printed.
+   */
+  stdin?: { command: number; bytes: Buffer; sensitive?: boolean; what: string };
+  /** The undo record apply will journal, when the plan already knows it: `explain` gives the undo's commands from it. */
+  record?: unknown;
   /** What apply needs beyond the facts. */
   data: D;
 }

@@ -88,6 +88,8 @@ export function dotenvKey(options: DotenvKeyOptions): [Step, Step] {
   return fileReplace({
     newWhat: secret ? 'the new value' : `${key}=${value}`,
     ...options,
+    // A .env holds other secrets too: its bytes are never printed, whatever the key.
+    sensitive: true,
     content: (current) => setDotenvKey(current, key, value),
     // Only the key's own line is ever shown; a secret's value not even there (its checksum instead).
     diff: (path, before, after) => {
