@@ -207,7 +207,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const spec: ActionSpec =
       options.action !== 'rollback'
         ? apply
-        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy), rollbackChecks, session!.label));
+        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy, runbook.id), rollbackChecks, session!.label));
 
     // Plan every step in order, from the facts and the plans before it. Pure: nothing runs.
     const planCtx = scope.planContext();
