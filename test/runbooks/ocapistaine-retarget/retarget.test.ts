@@ -116,6 +116,31 @@ describe('ocapistaine-retarget', () => {
     expect((await env()).toString()).toBe(original);
   });
 
+  it('--check: healthy on the target it points at, needs the change for another (exit 4), changes nothing', async () => {
+    await withFix();
+    expect((await run(NEW)).report.outcome).toBe('applied');
+    const commands = host.stats.commands.length;
+    expect((await run(NEW, { action: 'check' })).report).toMatchObject({ outcome: 'healthy', exitCode: 0 });
+    expect((await run(OLD, { action: 'check' })).report).toMatchObject({ outcome: 'needs-change', exitCode: 4 });
+    expect(changingCommands(host.stats.commands.slice(commands))).toEqual([]);
+  });
+
+  it('through the built CLI with --hosts-file (the url column is the public URL): one run per line, in order', async () => {
+    const { execa } = await import('execa');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { packageRoot } = await import('../../../src/paths.js');
+    await withFix();
+    const dir = await mkdtemp(join(tmpdir(), 'awf-hosts-'));
+    const line = `${host.user}@${host.host}:${host.port} ${host.publicUrl}`;
+    await writeFile(join(dir, 'hosts'), `# the same host twice: the second finds it done\n${line}\n${line}\n`);
+    const r = await execa('node', [join(packageRoot(), 'dist', 'src', 'cli.js'), '--runbook', 'ocapistaine-retarget', '--hosts-file', join(dir, 'hosts'), '--concurrency', '1', '--identity', host.privateKeyPath, '--known-hosts', host.knownHostsPath, '--ssh-config', 'none', '--param', `target-url=${NEW}`, '--settle', '0.3', '--yes', '--json'], { reject: false, env: { NO_COLOR: '1' }, timeout: 90_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const reports = JSON.parse(r.stdout) as { outcome: string; runbook: string; url: string }[];
+    expect(reports.map((x) => [x.runbook, x.outcome, x.url])).toEqual([['ocapistaine-retarget', 'applied', host.publicUrl], ['ocapistaine-retarget', 'already-applied', host.publicUrl]]);
+    expect(containerTarget()).toBe(NEW);
+  });
+
   // Each check can fail; each failure puts .env back byte for byte and the container back on the old upstream.
   const failures: [string, string, (h: FakeHost) => Promise<void>][] = [
     // Without the WebSocket fix, so the config rolled back to is the seed's own (which crash-on-start spares).
