@@ -192,6 +192,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
         '  apply-ws-fix fake-host [--port N] [--fault NAME]  serve the fake host over SSH for CI',
         '  apply-ws-fix runbooks                             list the runbooks and their parameters',
+        '  apply-ws-fix explain [--runbook X] [--host H]     the manual procedure as Markdown (for that host, as it is now)',
         '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
         '',
         `Runbook: ${runbook.id}: ${runbook.description}`,

@@ -78,6 +78,11 @@ async function endState(host: FakeHost): Promise<{ files: Map<string, Buffer>; r
 }
 
 describe('explain, done by hand through plain ssh', () => {
+  it('covers every built-in runbook', async () => {
+    const { builtInIds } = await import('../../src/cli/registry.js');
+    expect(builtInIds().every((id) => Object.hasOwn(CASES, id))).toBe(true);
+  });
+
   it.each(Object.entries(CASES))('%s: the procedure reaches the tool\'s end state, and its rollback undoes it', async (_name, c) => {
     const [byHand, byTool] = hosts as [FakeHost, FakeHost];
     if (c.withFix) for (const h of hosts) expect((await runAgainst(h)).report.outcome).toBe('applied');

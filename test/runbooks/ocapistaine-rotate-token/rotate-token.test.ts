@@ -125,6 +125,18 @@ describe('ocapistaine-rotate-token in process', () => {
     expect(await env()).toEqual(before);
     expectNoValue(output, JSON.stringify(report), await hostTraces());
   });
+
+  it('a recreate that fails leaves the old container: the rollback restores .env and sees the container already has its token', async () => {
+    const before = await env();
+    host.faults.add('up-fails');
+    const { report, output } = await run(NEW);
+    expect(report).toMatchObject({ outcome: 'failed-and-restored', exitCode: 1, error: { step: 'recreate' } });
+    expect(report.rollback?.actions.map((a) => [a.id, a.status])).toEqual([['restore-env', 'done'], ['recreate-container', 'done']]);
+    expect(report.rollback?.actions[1]?.detail).toMatch(/still runs the original config/);
+    expect(await env()).toEqual(before);
+    expect(await containerToken()).toBe(OLD);
+    expectNoValue(output, JSON.stringify(report), await hostTraces());
+  });
 });
 
 describe('ocapistaine-rotate-token through the built CLI', () => {
