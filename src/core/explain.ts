@@ -141,9 +141,14 @@ export function explainMarkdown(runbook: Runbook, options: RunOptions, host?: Ho
     `- The tool takes a lock on the host and journals each change before it makes it; by hand, make sure nobody else changes ${runbook.project(params)} meanwhile, and note what you did.`,
     '- Run the steps in order, and stop at the first command that fails: then roll back (below).',
     '',
-    '## Procedure',
-    '',
   );
+  // What the plan is made from: the read-only probes, in the order the tool checks them (the first failure stops it).
+  const reads = [...(runbook.facts?.(params, 'apply') ?? []), ...apply.steps.flatMap((s) => s.facts ?? []), ...apply.checks.flatMap((c) => c.facts ?? [])];
+  const unique = [...new Map(reads.map((fact) => [fact.id, fact.command])).values()];
+  if (unique.length > 0) {
+    lines.push('## What the tool reads first', '', `Read-only; ${host ? 'the plan below is made from their answers' : 'each step below decides from their answers whether it runs'}:`, '', fence('text', unique.join('\n')), '');
+  }
+  lines.push('## Procedure', '');
   apply.steps.forEach((step, i) => lines.push(...stepSection(i + 1, step, host ? planOf(step) : undefined)));
   lines.push('## Verify', '', 'Then check, in this order (the tool does it from this machine and from the host):', '', ...checkLines(apply.checks), '');
   if ((apply.after ?? []).length > 0) {
