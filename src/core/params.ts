@@ -1,6 +1,7 @@
 // Runbook parameters: typed specs with defaults, validated in one place, and the values a run holds.
 import { sha256 } from '../lib/checksum.js';
 import { UsageError } from '../errors.js';
+import type { Action } from './options.js';
 import type { AnyParams, ParamSpec, Runbook } from './types.js';
 
 type Spec<T extends ParamSpec['type']> = Omit<ParamSpec, 'type'> & { type?: T };
@@ -77,7 +78,7 @@ export function checkParam(name: string, spec: ParamSpec, value: string, label: 
  * The parameter values of a run: the given ones (strings, from flags, env, config or stdin) over the defaults.
  * Unknown names and missing required values are refused.
  */
-export function resolveParams(runbook: Runbook, given: Readonly<Record<string, string>>, label: ParamLabel = paramLabel, action: 'apply' | 'rollback' | 'check' = 'apply'): AnyParams {
+export function resolveParams(runbook: Runbook, given: Readonly<Record<string, string>>, label: ParamLabel = paramLabel, action: Action = 'apply'): AnyParams {
   const values: Record<string, string | number | boolean> = Object.create(null) as Record<string, string | number | boolean>;
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(runbook.params, name)) {

@@ -213,7 +213,7 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
   /** What the preconditions found, in a few words, for the task list. */
   describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T): string;
   /** Read-only preconditions, checked in this order before the steps' own facts; `action` is what the run does. */
-  facts?(params: ParamValues<P>, action: 'apply' | 'rollback' | 'check'): readonly Fact<unknown>[];
+  facts?(params: ParamValues<P>, action: RunOptions['action']): readonly Fact<unknown>[];
   apply(params: ParamValues<P>): ActionSpec;
   /**
    * `--rollback`. Without it, the core rolls back from the journal alone: it undoes the changes of the last run that

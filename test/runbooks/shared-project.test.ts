@@ -70,10 +70,19 @@ describe('three runbooks on one project', () => {
   });
 
   it('a second run is refused while the first holds the lock (exit 3), whichever runbook it is', async () => {
-    const [a, b] = await Promise.all([run(host, retarget, { 'target-url': NEW }), run(host, rotateToken, { token: TOKEN })]);
-    const reports = [a.report, b.report];
-    expect(reports.filter((r) => r.exitCode === 3 && r.error?.code === 'locked')).toHaveLength(1);
-    expect(reports.filter((r) => r.outcome === 'failed-and-restored' || r.outcome === 'applied')).toHaveLength(1);
+    expect((await runAgainst(host)).report.outcome).toBe('applied');
+    // The second run starts while the first waits at its prompt, holding the lock: no race, whatever the load.
+    let second: Awaited<ReturnType<typeof run>> | undefined;
+    const confirm = async () => {
+      second = await run(host, rotateToken, { token: TOKEN });
+      return true;
+    };
+    const first = await runAgainst(host, { params: { ...base, 'target-url': NEW } }, { confirm }, retarget);
+    expect(second?.report).toMatchObject({ exitCode: 3, error: { code: 'locked' } });
+    expect(first.report.outcome).toBe('applied');
+    expect(await env()).not.toContain(TOKEN);
+    // Released: the next run takes it.
+    expect((await run(host, rotateToken, { token: TOKEN })).report.outcome).toBe('applied');
   });
 });
 
