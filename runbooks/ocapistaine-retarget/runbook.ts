@@ -40,11 +40,11 @@ export default defineRunbook({
   params,
   project: (p) => p.dir,
   describe: (p) => `${p.dir}, service ${p.service}${p['target-url'] ? `, new upstream ${p['target-url']}` : ''}`,
-  describeFacts(p, fact) {
+  describeFacts(p, fact, action) {
     const host = hostOf(p);
     const now = dotenvValue(fact(host.facts.env), TARGET_VARIABLE) ?? 'not set';
     const container = fact(host.facts.container);
-    return `.env has ${TARGET_VARIABLE}=${now}; service ${p.service} is ${container?.status ?? 'not created'}${p['target-url'] ? `; ${fact(upstreamFact(p['target-url']))}` : ''}`;
+    return `.env has ${TARGET_VARIABLE}=${now}; service ${p.service} is ${container?.status ?? 'not created'}${action !== 'rollback' && p['target-url'] ? `; ${fact(upstreamFact(p['target-url']))}` : ''}`;
   },
   facts(p, action) {
     const host = hostOf(p);

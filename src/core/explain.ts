@@ -59,7 +59,7 @@ export async function planForHost(options: RunOptions, runbook: Runbook, io: { c
     };
     const planned = apply.steps.map(planOne);
     const after = (apply.after ?? []).map(planOne);
-    return { label: session.label, readAt: new Date().toISOString(), facts: runbook.describeFacts?.(params, (fact) => store.get(fact)), steps: planned, after };
+    return { label: session.label, readAt: new Date().toISOString(), facts: runbook.describeFacts?.(params, (fact) => store.get(fact), 'apply'), steps: planned, after };
   } finally {
     await transport.close().catch(() => {});
   }

@@ -182,7 +182,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
                   title: 'Check the preconditions and read the host',
                   task: async (_, sub) => {
                     store = await gatherFacts(session!.exec, facts);
-                    sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => store!.get(fact))}` : ''}`;
+                    sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => store!.get(fact), options.action)}` : ''}`;
                   },
                 },
               ],

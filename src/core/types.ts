@@ -210,8 +210,8 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
   project(params: ParamValues<P>): string;
   /** The plan's header after the host, e.g. "~/app, service web" (the project directory without it). */
   describe?(params: ParamValues<P>): string;
-  /** What the preconditions found, in a few words, for the task list. */
-  describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T): string;
+  /** What the preconditions found, in a few words, for the task list (from the facts gathered for `action`). */
+  describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T, action: RunOptions['action']): string;
   /** Read-only preconditions, checked in this order before the steps' own facts; `action` is what the run does. */
   facts?(params: ParamValues<P>, action: RunOptions['action']): readonly Fact<unknown>[];
   apply(params: ParamValues<P>): ActionSpec;

@@ -28,6 +28,7 @@ const run = (target: string | undefined, overrides: Partial<RunOptions> = {}) =>
 const containerTarget = () => host.container()?.renderedConfig.match(/proxy_pass (\S+);/)?.[1];
 const handshake = () => websocketHandshake(websocketUrl(host.publicUrl, '/_stcore/stream'), 3000);
 // The WebSocket fix first: the retarget verifies the handshake, which the seed's broken config never passes.
+const get502 = () => import('../../../src/lib/probes.js').then(({ httpStatus }) => httpStatus(`${host.publicUrl}/_stcore/health`, 'GET', 3000));
 const withFix = async () => expect((await runAgainst(host)).report.outcome).toBe('applied');
 
 describe('ocapistaine-retarget', () => {
@@ -114,6 +115,19 @@ describe('ocapistaine-retarget', () => {
     expect(containerTarget()).toBe(NEW);
     expect((await run(undefined, { action: 'rollback' })).report.outcome).toBe('rolled-back');
     expect((await env()).toString()).toBe(original);
+  });
+
+  it('--rollback works when the new tunnel has died since (the reason to roll back), even given the target again', async () => {
+    await withFix();
+    const before = await env();
+    expect((await run(NEW)).report.outcome).toBe('applied');
+    host.upstreams.delete(NEW);
+    expect((await get502()).status).toBe(502);
+    const back = await run(NEW, { action: 'rollback' });
+    expect(back.report.error, JSON.stringify(back.report.error)).toBeNull();
+    expect(back.report.outcome).toBe('rolled-back');
+    expect(await env()).toEqual(before);
+    expect((await get502()).status).toBe(200);
   });
 
   it('--check: healthy on the target it points at, needs the change for another (exit 4), changes nothing', async () => {
