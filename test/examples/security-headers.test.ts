@@ -70,6 +70,15 @@ describe('examples/security-headers', () => {
     expect(host.container()?.renderedConfig).not.toContain('add_header');
   });
 
+  it('a failing running check (the new config crash-loops) rolls it back, and the old config runs again', async () => {
+    const original = await readFile(host.templatePath);
+    host.faults.add('crash-on-start');
+    const { report } = await run();
+    expect(report).toMatchObject({ outcome: 'failed-and-restored', exitCode: 1, error: { step: 'running' } });
+    expect(await readFile(host.templatePath)).toEqual(original);
+    expect(host.container()?.state).toBe('running');
+  });
+
   it('a failed build stops it before anything goes live, and the template comes back', async () => {
     host.faults.add('build-fails');
     const { report } = await run();

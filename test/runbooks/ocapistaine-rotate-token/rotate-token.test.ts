@@ -126,6 +126,17 @@ describe('ocapistaine-rotate-token in process', () => {
     expectNoValue(output, JSON.stringify(report), await hostTraces());
   });
 
+  it('a failing running check: .env is restored byte for byte; a container that never runs again is exit 2 with recovery commands, no value in them', async () => {
+    const before = await env();
+    host.faults.add('crash-always');
+    const { report, output } = await run(NEW);
+    expect(report).toMatchObject({ outcome: 'failed-not-restored', exitCode: 2, error: { step: 'running' } });
+    expect(report.rollback?.actions.map((a) => [a.id, a.status])).toEqual([['restore-env', 'done'], ['recreate-container', 'failed']]);
+    expect(await env()).toEqual(before);
+    expect(report.recovery?.some((c) => c.includes('up -d --force-recreate ocapistaine'))).toBe(true);
+    expectNoValue(output, JSON.stringify(report), await hostTraces());
+  });
+
   it('a recreate that fails leaves the old container: the rollback restores .env and sees the container already has its token', async () => {
     const before = await env();
     host.faults.add('up-fails');
