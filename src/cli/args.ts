@@ -35,6 +35,7 @@ export type Command =
   | { kind: 'run'; runbook: Runbook; options: RunOptions; json: boolean; demo: false }
   | { kind: 'fleet'; runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }
   | { kind: 'runbooks'; json: boolean }
+  | { kind: 'explain'; runbook: Runbook; options: RunOptions; host: boolean }
   | { kind: 'print-config'; text: string }
   | { kind: 'done' }
   | { kind: 'demo'; runbook: Runbook; options: RunOptions; json: boolean; faults: string[] }
@@ -204,15 +205,17 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         '  apply-ws-fix --demo [--fault NAME]                the whole job against a built-in fake host',
         '  apply-ws-fix fake-host [--fault NAME] -- CMD      run CMD against a fake host over SSH (for CI), then stop it',
         '  apply-ws-fix runbooks                             list the runbooks and their parameters',
+        '  apply-ws-fix explain [--runbook X] [--host H]     the manual procedure as Markdown (for that host, as it is now)',
         '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
         '',
         `Runbook: ${runbook.id}: ${runbook.description}`,
         '',
         'Its parameters (--param NAME=VALUE; env APPLY_WS_FIX_PARAM_<NAME>; config "params"):',
-        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ' (required)' : ''}`),
+        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ` (required${spec.required === 'apply' ? ' to apply' : ''})` : ''}`),
       ].join('\n'),
     )
     .command('runbooks', 'list the runbooks and their parameters (--json too)')
+    .command('explain', 'print the runbook\'s manual procedure as Markdown (with --host: for that host as it is now)')
     .option('runbook', { type: 'string', defaultDescription: DEFAULT_RUNBOOK, describe: 'the runbook to run: a name (apply-ws-fix runbooks) or the path of an ES module whose default export is a runbook' })
     .option('param', { type: 'array', string: true, describe: 'a runbook parameter, NAME=VALUE (repeatable); NAME=- reads the value from stdin' })
     .option('check', { type: 'boolean', default: false, describe: 'read-only: exit 0 if the host is as the runbook leaves it and every check passes, 4 if it needs the change, 5 if a check fails' })
@@ -286,7 +289,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   const positional = args._.map(String);
   // yargs printed the completion script (or the completions it was asked for) itself.
   if (positional[0] === 'completion' || args['get-yargs-completions'] !== undefined) return { kind: 'done' };
-  if (positional.length > 1 || (positional.length === 1 && positional[0] !== 'fake-host' && positional[0] !== 'runbooks')) {
+  if (positional.length > 1 || (positional.length === 1 && !['fake-host', 'runbooks', 'explain'].includes(positional[0]!))) {
     throw new UsageError(`unknown command: ${positional.join(' ')}`, 'Run apply-ws-fix --help.');
   }
   if (positional[0] === 'runbooks') return { kind: 'runbooks', json: args.json };
@@ -314,7 +317,11 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   }
   const given = await paramsOf(runbook, layered, (args.param ?? []).map(String), layers.params, penv);
   const label = (name: string): string => ((PARAM_FLAGS as readonly string[]).includes(name) ? `--${name}` : `--param ${name}`);
-  const base = resolveParams(runbook, given, label);
+  const explain = positional[0] === 'explain';
+  // explain without a host plans nothing: a value needed only to apply may be left out (it shows "(not given)").
+  const hostGiven = args.host !== undefined;
+  const action = args.check ? 'check' : args.rollback || (explain && !hostGiven) ? 'rollback' : 'apply';
+  const base = resolveParams(runbook, given, label, action);
   const runs: RunOptions[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
@@ -324,10 +331,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     let params: AnyParams = base;
     if (spec.url !== undefined) {
       if (!declared('url')) throw new UsageError(`a hosts file's second column is the url parameter, and runbook ${runbook.id} has none`);
-      params = resolveParams(runbook, { ...given, url: spec.url }, label);
+      params = resolveParams(runbook, { ...given, url: spec.url }, label, action);
     }
     runs.push({
-      action: args.check ? 'check' : args.rollback ? 'rollback' : 'apply',
+      action,
       dryRun: args['dry-run'],
       host: target.host,
       user: target.user,
@@ -348,6 +355,11 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   }
   // A secret parameter is shown by its checksum label, never its value.
   if (args['print-config']) return { kind: 'print-config', text: printSettings(describeSettings(runs.map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
+  if (explain) {
+    if (fleet || args.demo) throw new UsageError('explain describes one host at most: drop --hosts-file, the extra --host and --demo');
+    if (args.rollback || args.check || args['dry-run']) throw new UsageError('explain prints the procedure of an apply (with its rollback): drop --rollback, --check and --dry-run');
+    return { kind: 'explain', runbook, options: { ...runs[0]!, action: 'apply' }, host: hostGiven };
+  }
   if (fleet) {
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
     if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);

@@ -74,7 +74,7 @@ async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
   }
   for (const r of described) {
     io.stdout.write(`${r.id}: ${r.title}\n`);
-    for (const p of r.params) io.stdout.write(`  --param ${p.name.padEnd(14)} ${p.type.padEnd(8)} ${p.description}${p.secret ? ' [secret]' : ''}${p.default !== null ? ` (default: ${String(p.default)})` : p.required ? ' (required)' : ''}\n`);
+    for (const p of r.params) io.stdout.write(`  --param ${p.name.padEnd(14)} ${p.type.padEnd(8)} ${p.description}${p.secret ? ' [secret]' : ''}${p.default !== null ? ` (default: ${String(p.default)})` : p.required ? ` (required${p.required === 'apply' ? ' to apply' : ''})` : ''}\n`);
     io.stdout.write('\n');
   }
   return EXIT.ok;
@@ -100,6 +100,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   try {
     const command = await parseArgs(argv, { env: io.env, interactive, faultNames: Object.keys(FAULTS), version: toolVersion(), readStdin: () => readAll(io.stdin) });
     if (command.kind === 'runbooks') return await listRunbooks(io, command.json);
+    if (command.kind === 'explain') return await explain(io, command);
     if (command.kind === 'help') {
       io.stdout.write(`${command.text}\n`);
       return EXIT.ok;
@@ -148,6 +149,18 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     io.stderr.write(`apply-ws-fix: internal error: ${messageOf(error)}\n`);
     return EXIT.couldNotStart;
   }
+}
+
+// `apply-ws-fix explain`: the Markdown procedure on stdout; with --host, planned against that host's facts (read-only).
+async function explain(io: CliIO, command: { runbook: Runbook; options: RunOptions; host: boolean }): Promise<number> {
+  const { explainMarkdown, planForHost } = await import('../core/explain.js');
+  let plan: Awaited<ReturnType<typeof planForHost>> | undefined;
+  if (command.host) {
+    const { sshConnector } = await import('../transport/connector.js');
+    plan = await planForHost(command.options, command.runbook, { connect: await sshConnector(io, command.options), interrupt: { signal: null } });
+  }
+  io.stdout.write(explainMarkdown(command.runbook, command.options, plan));
+  return EXIT.ok;
 }
 
 // All of stdin as text, for `--param NAME=-` (a secret piped in, never on a command line).

@@ -317,15 +317,20 @@ export function findUnfinished(events: readonly (JournalEvent | LegacyEvent)[], 
   return { runId: start.runId, action: start.action, by: start.by, startedAt: start.at, entries: stepsOf(events, start.runId, legacy) };
 }
 
-/** The last run that applied, with its journaled changes; null when a rollback came after it, undefined when none applied. */
-export function lastApplied(events: readonly (JournalEvent | LegacyEvent)[], legacy?: LegacyReader): UnfinishedRun | null | undefined {
+/**
+ * The last run of `runbook` that applied, with its journaled changes; null when a rollback of it came after, undefined
+ * when none applied. Several runbooks may share a project (and its journal): another runbook's runs are not this
+ * one's to undo. A run without a runbook name (an older release's) counts for a runbook that reads that release's journal.
+ */
+export function lastApplied(events: readonly (JournalEvent | LegacyEvent)[], legacy?: LegacyReader, runbook?: string): UnfinishedRun | null | undefined {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
     if (e.event !== 'end') continue;
     const end = e as Extract<JournalEvent, { event: 'end' }>;
+    const start = events.find((s) => s.event === 'start' && s.runId === end.runId) as Extract<JournalEvent, { event: 'start' }> | undefined;
+    if (runbook !== undefined && (start?.runbook === undefined ? legacy === undefined : start.runbook !== runbook)) continue;
     if (end.outcome === 'rolled-back' || end.outcome === 'nothing-to-roll-back') return null;
     if (end.outcome !== 'applied') continue;
-    const start = events.find((s) => s.event === 'start' && s.runId === end.runId) as Extract<JournalEvent, { event: 'start' }> | undefined;
     return { runId: end.runId, action: start?.action ?? 'apply', by: start?.by ?? 'unknown', startedAt: start?.at ?? end.at, entries: stepsOf(events, end.runId, legacy) };
   }
   return undefined;

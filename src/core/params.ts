@@ -1,6 +1,7 @@
 // Runbook parameters: typed specs with defaults, validated in one place, and the values a run holds.
 import { sha256 } from '../lib/checksum.js';
 import { UsageError } from '../errors.js';
+import type { Action } from './options.js';
 import type { AnyParams, ParamSpec, Runbook } from './types.js';
 
 type Spec<T extends ParamSpec['type']> = Omit<ParamSpec, 'type'> & { type?: T };
@@ -77,7 +78,7 @@ export function checkParam(name: string, spec: ParamSpec, value: string, label: 
  * The parameter values of a run: the given ones (strings, from flags, env, config or stdin) over the defaults.
  * Unknown names and missing required values are refused.
  */
-export function resolveParams(runbook: Runbook, given: Readonly<Record<string, string>>, label: ParamLabel = paramLabel): AnyParams {
+export function resolveParams(runbook: Runbook, given: Readonly<Record<string, string>>, label: ParamLabel = paramLabel, action: Action = 'apply'): AnyParams {
   const values: Record<string, string | number | boolean> = Object.create(null) as Record<string, string | number | boolean>;
   for (const name of Object.keys(given)) {
     if (!Object.hasOwn(runbook.params, name)) {
@@ -88,7 +89,7 @@ export function resolveParams(runbook: Runbook, given: Readonly<Record<string, s
   for (const [name, spec] of Object.entries(runbook.params)) {
     const value = Object.hasOwn(given, name) ? given[name] : spec.default === undefined ? undefined : String(spec.default);
     if (value === undefined) {
-      if (spec.required) {
+      if (spec.required === true || (spec.required === 'apply' && action !== 'rollback')) {
         const how = spec.secret ? `APPLY_WS_FIX_PARAM_${envName(name)}=… or --param ${name}=- (read from stdin)` : `--param ${name}=…`;
         throw new UsageError(`runbook ${runbook.id} needs ${label(name)}: ${spec.description}`, `Give it with ${how}.`);
       }

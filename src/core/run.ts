@@ -165,7 +165,7 @@ async function start(options: RunOptions, runbook: Runbook, io: RunIO, project: 
                 task: async (_, sub) => {
                   const gathered = await gatherFacts((await connected).session.exec, facts);
                   store = gathered;
-                  sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => gathered.get(fact))}` : ''}`;
+                  sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => gathered.get(fact), options.action)}` : ''}`;
                 },
               },
             ],
@@ -204,7 +204,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const journalRead = journalFact(project, runbook.legacyStateDirs?.(params) ?? []);
     const allSteps = [...apply.steps, ...(apply.after ?? []), ...(ownRollback?.steps ?? []), ...(ownRollback?.after ?? [])];
     const facts: Fact<unknown>[] = [
-      ...(runbook.facts?.(params) ?? []),
+      ...(runbook.facts?.(params, options.action) ?? []),
       journalRead,
       ...allSteps.flatMap((s) => s.facts ?? []),
       ...[...apply.checks, ...rollbackChecks, ...(ownRollback?.checks ?? [])].flatMap((c) => c.facts ?? []),
@@ -228,7 +228,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const spec: ActionSpec =
       options.action !== 'rollback'
         ? apply
-        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy), rollbackChecks, session.label));
+        : (ownRollback ?? journalRollback(index, unfinished?.entries.length ? unfinished : lastApplied(read.events, legacy, runbook.id), rollbackChecks, session.label));
 
     // Plan every step in order, from the facts and the plans before it. Pure: nothing runs.
     const planCtx = scope.planContext();

@@ -100,19 +100,20 @@ export function checkWaves(checks: readonly Check[]): Check[][] {
 // first failure is thrown, by an untitled task after it, so no check is still talking to the host when the rollback
 // starts.
 export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results: StepReport[], progress?: (line: string) => void): ListrTask[] {
-  const failures: unknown[] = [];
+  // By the check's place in the wave, not by which failed first: the error reported does not depend on timing.
+  const failures: { at: number; error: unknown }[] = [];
   return [
     {
       task: (_, task) => {
         for (const check of wave) progress?.(check.title);
         return task.newListr(
-          wave.map((check) => ({
+          wave.map((check, at) => ({
             title: check.title,
             task: async (_, sub) => {
               try {
                 sub.title = `${check.title}: ${await runStep(ctx.checkpoint, check, () => check.run(ctx), results)}`;
               } catch (error) {
-                failures.push(error);
+                failures.push({ at, error });
                 throw error;
               }
             },
@@ -123,7 +124,8 @@ export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results
     },
     {
       task: () => {
-        if (failures.length > 0) throw failures[0];
+        const first = failures.sort((a, b) => a.at - b.at)[0];
+        if (first !== undefined) throw first.error;
       },
     },
   ];

@@ -12,8 +12,11 @@ export interface ParamSpec {
   description: string;
   /** Used when no flag, environment variable or config file gives a value. */
   default?: string | number | boolean;
-  /** The run refuses to start (exit 64) without a value. */
-  required?: boolean;
+  /**
+   * The run refuses to start (exit 64) without a value. 'apply': only an apply or a check needs it; `--rollback`
+   * (which undoes from the journal's records) runs without it, and the runbook then sees no value.
+   */
+  required?: boolean | 'apply';
   /**
    * Never taken from a flag (`ps` shows command lines): only from APPLY_WS_FIX_PARAM_<NAME> or stdin (`--param name=-`).
    * Never printed, logged or journaled: the plan and the report show `<secret, sha256 …>`.
@@ -69,6 +72,13 @@ export interface ChangePlan<D = unknown> {
   /** The remote commands apply will run, exactly as sent (stdin aside), for the plan and `explain`. */
   commands: string[];
   checksums?: Checksums;
+  /**
+   * What a command reads on stdin, by its index in `commands`, for `explain`. `sensitive` bytes (a file that holds
+   * secrets) are described there by their checksum, never printed.
+   */
+  stdin?: { command: number; bytes: Buffer; sensitive?: boolean; what: string };
+  /** The undo record apply will journal, when the plan already knows it: `explain` gives the undo's commands from it. */
+  record?: unknown;
   /** What apply needs beyond the facts. */
   data: D;
 }
@@ -200,10 +210,10 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
   project(params: ParamValues<P>): string;
   /** The plan's header after the host, e.g. "~/app, service web" (the project directory without it). */
   describe?(params: ParamValues<P>): string;
-  /** What the preconditions found, in a few words, for the task list. */
-  describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T): string;
-  /** Read-only preconditions, checked in this order before the steps' own facts. */
-  facts?(params: ParamValues<P>): readonly Fact<unknown>[];
+  /** What the preconditions found, in a few words, for the task list (from the facts gathered for `action`). */
+  describeFacts?(params: ParamValues<P>, fact: <T>(fact: Fact<T>) => T, action: RunOptions['action']): string;
+  /** Read-only preconditions, checked in this order before the steps' own facts; `action` is what the run does. */
+  facts?(params: ParamValues<P>, action: RunOptions['action']): readonly Fact<unknown>[];
   apply(params: ParamValues<P>): ActionSpec;
   /**
    * `--rollback`. Without it, the core rolls back from the journal alone: it undoes the changes of the last run that

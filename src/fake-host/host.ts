@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runDocker } from './compose/cli.js';
 import type { Container } from './compose/container.js';
@@ -29,7 +29,12 @@ export interface FakeHostOptions {
   loginShell?: string;
   /** sshd_config's MaxSessions: session channels at once per connection (default 10, OpenSSH's). */
   maxSessions?: number;
+  /** The tunnels that answer (origins); default: the seed's ngrok URL and a spare one a retarget can point at. */
+  upstreams?: readonly string[];
 }
+
+/** The tunnel the seed's .env points at, and a second live one (a new ngrok URL, for a retarget). */
+export const UPSTREAMS = ['https://ocapistaine.ngrok-free.app', 'https://ocapistaine-next.ngrok-free.app'] as const;
 
 export interface ContainerView {
   name: string;
@@ -59,6 +64,10 @@ export interface FakeHost {
   readonly stats: { connections: number; commands: string[]; peakSessions: number };
   /** Set to break runs at a given command (tests): fail it, or cut the connection once it has run. */
   readonly intercept: { current: ExecInterceptor | undefined };
+  /** The live tunnels by origin: delete one to take it down. */
+  readonly upstreams: Set<string>;
+  /** The upstream origin each proxied request reached, in order. */
+  readonly upstreamHits: readonly string[];
   container(service?: string): ContainerView | undefined;
   close(): Promise<void>;
 }
@@ -83,14 +92,18 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
     const projectDir = join(home, PROJECT);
     await Promise.all([mkdir(home, { recursive: true }), mkdir(binDir), mkdir(keyDir, { mode: 0o700 })]);
     await cp(fixtureProjectDir(), projectDir, { recursive: true });
+    // The .env holds secrets: on a real host only its owner reads it.
+    await chmod(join(projectDir, '.env'), 0o600);
 
     const faults = new Set<FaultName>(options.faults ?? []);
+    const upstreams = new Set<string>(options.upstreams ?? UPSTREAMS);
     const emulator = new ComposeEmulator({
       faults,
       crashWindowMs: options.crashWindowMs ?? 1000,
       slowStartMs: options.slowStartMs ?? 3000,
       composeJson: options.composeJson ?? 'ndjson',
       proxyContainer: `${PROJECT}-${PROXY_SERVICE}-1`,
+      upstreams,
     });
     seedRunningStack(emulator, projectDir);
 
@@ -141,6 +154,8 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
       projectDir,
       templatePath: join(projectDir, 'proxy-configs', `${PROXY_SERVICE}.conf.template`),
       faults,
+      upstreams,
+      upstreamHits: emulator.upstreamHits,
       stats,
       intercept,
       container: (service = PROXY_SERVICE) => {

@@ -66,7 +66,7 @@ export function logScan(options: { target: ComposeTarget; tail: number; find: (l
  * A variable in the running container equals a value. A secret is compared by checksum on the host
  * (`printenv NAME | sha256sum`), so its value never crosses the wire.
  */
-export function containerEnv(options: { target: ComposeTarget; name: string; equals: (ctx: ExecContext) => string; secret?: boolean; id?: string; title?: string; concurrent?: boolean }): Check {
+export function containerEnv(options: { target: ComposeTarget; name: string; equals: (ctx: ExecContext) => string | Promise<string>; expects?: string; secret?: boolean; id?: string; title?: string; concurrent?: boolean }): Check {
   const { target, name } = options;
   const id = options.id ?? `env-${name.toLowerCase()}`;
   return {
@@ -74,9 +74,9 @@ export function containerEnv(options: { target: ComposeTarget; name: string; equ
     title: options.title ?? `${name} in the container has the new value`,
     concurrent: options.concurrent ?? true,
     ...(options.secret ? {} : { facts: [containerEnvFact(target, name)] }),
-    expects: options.secret ? `sha256 of printenv ${name} in the container equals the new value's` : `printenv ${name} in the container prints the new value`,
+    expects: options.expects ?? (options.secret ? `sha256 of printenv ${name} in the container equals the new value's` : `printenv ${name} in the container prints the new value`),
     async run(ctx) {
-      const expected = options.equals(ctx);
+      const expected = await options.equals(ctx);
       if (options.secret) {
         const { createHash } = await import('node:crypto');
         const want = createHash('sha256').update(`${expected}\n`).digest('hex');

@@ -105,7 +105,7 @@ export interface ComposeStepOptions {
 const decide = (when: When, ctx: PlanContext, what: string, commands: string[]): StepPlan<{ forceRecreate: boolean }> => {
   const decision = when(ctx);
   if (!decision.run) return { kind: 'noop', reason: decision.reason };
-  return { kind: 'change', summary: decision.why ? `${decision.why}: ${what}` : what, commands, data: { forceRecreate: decision.forceRecreate ?? false } };
+  return { kind: 'change', summary: decision.why ? `${decision.why}: ${what}` : what, commands, record: {}, data: { forceRecreate: decision.forceRecreate ?? false } };
 };
 
 /** `docker compose build`, journaled first; a build that fails leaves the old image, so its record is dropped then. */
@@ -238,7 +238,7 @@ export function composeUp(options: ComposeUpOptions): Step {
       const force = decision.forceRecreate ?? false;
       const commands = [...(options.build ? [composeCommands.build(target)] : []), composeCommands.up(target, force)];
       const what = `${options.build ? `docker compose build ${target.service}, then ` : ''}docker compose ${profiles}up -d ${force ? '--force-recreate ' : ''}${target.service}`;
-      return { kind: 'change', summary: decision.why ? `${decision.why}: ${what}` : what, commands, data: { forceRecreate: force } };
+      return { kind: 'change', summary: decision.why ? `${decision.why}: ${what}` : what, commands, record: {}, data: { forceRecreate: force } };
     },
     async apply(ctx, plan) {
       await ctx.record({});

@@ -49,6 +49,18 @@ export function setDotenvKey(file: Buffer, key: string, value: string): Buffer {
   return Buffer.from(lines.join(''), 'utf8');
 }
 
+/** The value `key` has in a dotenv file (quotes removed, as Compose reads it), or undefined when it is not set. */
+export function dotenvValue(file: Buffer, key: string): string | undefined {
+  const lines = file.toString('utf8').split('\n');
+  const found = keyLines(lines, key);
+  if (found.length !== 1) return undefined;
+  const line = lines[found[0]!]!.replace(/\r$/, '');
+  const raw = line.slice(line.indexOf('=') + 1).trim();
+  const quoted = /^(['"])(.*)\1$/.exec(raw);
+  if (quoted) return quoted[1] === '"' ? quoted[2]!.replace(/\\(["\\$`])/g, '$1') : quoted[2]!;
+  return raw.replace(/\s+#.*$/, '');
+}
+
 /** The file's lines with `key`'s value replaced by its checksum label: what a diff of a secret may show. */
 export function maskDotenvKey(file: Buffer, key: string): string {
   const pattern = new RegExp(`^(\\s*(?:export\\s+)?${key}\\s*=\\s*)(.*?)(\\r?)$`, 'gm');
@@ -56,6 +68,12 @@ export function maskDotenvKey(file: Buffer, key: string): string {
     const bare = value.replace(/^(['"])(.*)\1$/, '$2');
     return `${head}<secret, sha256 ${sha256(Buffer.from(bare, 'utf8')).slice(0, 12)}…>${cr}`;
   });
+}
+
+/** The file with the value of every key but `key` shown as ***: a diff's context lines never carry another secret. */
+export function maskOtherKeys(file: Buffer, key: string): Buffer {
+  const pattern = /^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*)(.*?)(\r?)$/gm;
+  return Buffer.from(file.toString('utf8').replace(pattern, (line, head: string, name: string, value: string, cr: string) => (name === key || value === '' ? line : `${head}***${cr}`)), 'utf8');
 }
 
 export interface DotenvKeyOptions extends Omit<FileReplaceOptions, 'content' | 'diff'> {
@@ -70,7 +88,13 @@ export function dotenvKey(options: DotenvKeyOptions): [Step, Step] {
   return fileReplace({
     newWhat: secret ? 'the new value' : `${key}=${value}`,
     ...options,
+    // A .env holds other secrets too: its bytes are never printed, whatever the key.
+    sensitive: true,
     content: (current) => setDotenvKey(current, key, value),
-    diff: secret ? (path, before, after) => unifiedDiff(path, Buffer.from(maskDotenvKey(before, key)), Buffer.from(maskDotenvKey(after, key))) : unifiedDiff,
+    // Only the key's own line is ever shown; a secret's value not even there (its checksum instead).
+    diff: (path, before, after) => {
+      const shown = (file: Buffer): Buffer => maskOtherKeys(secret ? Buffer.from(maskDotenvKey(file, key)) : file, key);
+      return unifiedDiff(path, shown(before), shown(after));
+    },
   });
 }

@@ -101,6 +101,8 @@ export interface FileReplaceOptions {
   newWhat?: string;
   /** The diff the operator reads; a secret-holding file gives one that shows no value. */
   diff?: (path: string, before: Buffer, after: Buffer) => string;
+  /** The file holds secrets: `explain` never prints its bytes (only their checksum). */
+  sensitive?: boolean;
 }
 
 /** The backup step and the write step of a replaced file, and the write's undo. */
@@ -215,7 +217,7 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
     },
   };
 
-  const writeStep: Step<{ backup: BackupFile; desired: Buffer; real: RemotePath }, FileRecord> = {
+  const writeStep: Step<{ backup: BackupFile; desired: Buffer; real: RemotePath; record: FileRecord }, FileRecord> = {
     id: ids.write,
     title: titles.write,
     kind: 'file-replace',
@@ -231,19 +233,21 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
       if (backup === undefined) throw new Error(`internal: a change of ${path.path} was planned without a backup`);
       const kept = keeps(path, ctx.fact(stat));
       const real = realPath(ctx);
+      const record: FileRecord = { path: real.path, backup: backup.path.path, originalSha256: sha256(bytes), newSha256: sha256(desired) };
       return {
         kind: 'change',
         summary: `replace ${path.path} (backup: ${backup.name}${kept})`,
         diff: diff(path.path, bytes, desired),
         commands: [atomicWriteCommand(real, ctx.runId, backup.path)],
         checksums,
-        data: { backup, desired, real },
+        stdin: { command: 0, bytes: desired, what: `the new ${noun.replace(/^the /, '')} (${newWhat})`, ...(options.sensitive ? { sensitive: true } : {}) },
+        record,
+        data: { backup, desired, real, record },
       };
     },
     async apply(ctx, plan) {
-      const { backup, desired, real } = plan.data;
-      const original = ctx.fact(current);
-      await ctx.record({ path: real.path, backup: backup.path.path, originalSha256: sha256(original), newSha256: sha256(desired) });
+      const { backup, desired, record } = plan.data;
+      await ctx.record(record);
       // Compare-and-swap against the backup: refuse if the file is no longer what was backed up.
       const result = await ctx.exec(plan.commands[0]!, { stdin: desired });
       if (result.code === GUARD_FAILED) {

@@ -1,12 +1,13 @@
 // What `npm pack` ships, and that the tarball installs globally into a temporary prefix and runs --demo from
 // anywhere: the path an operator takes with `npm install -g`, tested from the artefact rather than the repo.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string>; engines?: { node?: string } };
@@ -88,6 +89,7 @@ describe('npm pack', () => {
   it('ships nothing else: no TypeScript sources, tests, bench, CI files, scripts, docs or node_modules', () => {
     const allowed = [/^package\.json$/, /^schema\/report\.schema\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
     expect(packed.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
+    expect(packed).toContain('dist/src/index.d.ts');
     const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|\.ci|dist\/bench)\/|^docs\/(?!demo\.png$)|(?<!\.d)\.ts$/;
     expect(packed.filter((path) => forbidden.test(path))).toEqual([]);
   });
@@ -188,4 +190,50 @@ describe('the tarball installed with npm install -g into a temporary prefix', ()
     expect(exitCode, stderr).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'applied', exitCode: 0, tool: { name: PKG.name, version: PKG.version } });
   }, 120_000);
+});
+
+// A runbook a user wrote outside the repo (examples/security-headers), importing 'apply-ws-fix' from its own project's
+// node_modules, run by the globally installed CLI with --runbook PATH against the fake host: apply, re-run, rollback.
+describe('a runbook written outside the repo, against the installed package', () => {
+  let prefix = '';
+  let project = '';
+  let host: FakeHost;
+  const cli = (args: string[]) =>
+    execa(join(prefix, 'bin', BIN), ['--runbook', './security-headers/runbook.mjs', '--host', host.host, '--port', String(host.port), '--user', host.user, '--identity', host.privateKeyPath, '--known-hosts', host.knownHostsPath, '--ssh-config', 'none', '--url', host.publicUrl, '--settle', '0.3', '--yes', '--json', ...args], { cwd: project, reject: false, extendEnv: false, env: cleanEnv(), timeout: 90_000 });
+
+  beforeAll(async () => {
+    prefix = join(work, 'prefix-example');
+    project = join(work, 'ops-project');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'package.json'), `${JSON.stringify({ name: 'ops-project', private: true, type: 'module' }, null, 2)}\n`);
+    const [global, local] = await Promise.all([
+      npm(['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], project, 280_000),
+      npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project, 280_000),
+    ]);
+    for (const result of [global, local]) if (result.exitCode !== 0) throw new Error(`npm install of ${tarball} failed (exit ${result.exitCode}):\n${result.stderr}`);
+    await cp(join(ROOT, 'examples', 'security-headers'), join(project, 'security-headers'), { recursive: true });
+    host = await startFakeHost({ crashWindowMs: 150 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('applies, re-runs without a change, and rolls back', async () => {
+    expect(relative(ROOT, project).startsWith('..'), 'the project must be outside the repo').toBe(true);
+    const original = await readFile(host.templatePath);
+    const applied = await cli([]);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject({ runbook: 'security-headers', outcome: 'applied' });
+    expect(await readFile(host.templatePath, 'utf8')).toContain('add_header X-Content-Type-Options "nosniff" always;');
+
+    const again = await cli([]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ outcome: 'already-applied' });
+
+    const back = await cli(['--rollback']);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ outcome: 'rolled-back' });
+    expect(await readFile(host.templatePath)).toEqual(original);
+  }, 200_000);
 });

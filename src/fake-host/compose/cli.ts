@@ -62,7 +62,7 @@ export async function runDocker(emulator: ComposeEmulator, call: DockerInvocatio
       case 'compose':
         return await runCompose(emulator, call, rest, io);
       case '__upstream-curl':
-        return upstreamCurl(emulator, io);
+        return upstreamCurl(emulator, rest, io);
       case 'exec':
         return dockerExec(emulator, rest, io);
       case 'inspect':
@@ -121,14 +121,44 @@ async function runCompose(emulator: ComposeEmulator, call: DockerInvocation, arg
   }
 }
 
-// The host's `curl` (a shim on the fake host's PATH) reaching the upstream: the fake host never lets a request
-// leave the machine, so it answers for the tunnel as the faults say: down → curl's "could not resolve", else 200.
-function upstreamCurl(emulator: ComposeEmulator, io: CommandIO): number {
-  if (emulator.options.faults.has('upstream-down')) {
-    io.out('000');
-    io.err('curl: (6) Could not resolve host: ocapistaine.ngrok-free.app\n');
+// The host's `curl` (a shim on the fake host's PATH) reaching an upstream: the fake host never lets a request leave
+// the machine, so it answers for the tunnels it knows: a live one answers as the app does (its health 200, or 503
+// with the health-fails fault), any other name does not resolve. `-w '%{http_code}'`, `-o FILE` and `-f` as curl.
+function upstreamCurl(emulator: ComposeEmulator, args: readonly string[], io: CommandIO): number {
+  const url = args.find((a) => /^https?:\/\//i.test(a));
+  const option = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const format = option('-w') ?? option('--write-out');
+  const fail = args.some((a) => a === '-f' || a === '--fail' || (/^-[a-zA-Z]+$/.test(a) && a.includes('f') && !a.startsWith('--')));
+  const write = (code: string): void => {
+    if (format !== undefined) io.out(format.replace(/%\{http_code\}/g, code).replace(/\\n/g, '\n'));
+  };
+  if (url === undefined) {
+    io.err('curl: (2) no URL specified\n');
+    return 2;
+  }
+  const host = (() => {
+    try {
+      return new URL(url).host;
+    } catch {
+      return url;
+    }
+  })();
+  if (!emulator.upstreamAnswers(url)) {
+    write('000');
+    io.err(`curl: (6) Could not resolve host: ${host}\n`);
     return 6;
   }
-  io.out('200');
+  const path = new URL(url).pathname;
+  const status = path === '/_stcore/health' && emulator.options.faults.has('health-fails') ? 503 : 200;
+  const body = status === 200 ? (path === '/_stcore/health' ? 'ok' : '') : 'unavailable';
+  if (option('-o') === undefined && option('--output') === undefined && !(fail && status >= 400)) io.out(body);
+  write(String(status));
+  if (fail && status >= 400) {
+    io.err(`curl: (22) The requested URL returned error: ${status}\n`);
+    return 22;
+  }
   return 0;
 }

@@ -15,6 +15,8 @@ export interface EmulatorOptions {
   slowStartMs: number;
   composeJson: 'ndjson' | 'array';
   proxyContainer: string; // the container whose config the public URL follows
+  /** The upstream origins (tunnels) that answer; the proxy's proxy_pass must name one of them. */
+  upstreams: Set<string>;
   now?: () => number;
 }
 
@@ -220,6 +222,19 @@ export class ComposeEmulator {
   proxy(): Container | undefined {
     return this.containers.get(this.options.proxyContainer);
   }
+
+  // Whether an upstream URL answers: its origin is a live tunnel, and the upstream-down fault is off.
+  upstreamAnswers(url: string | undefined): boolean {
+    if (url === undefined || this.options.faults.has('upstream-down')) return false;
+    try {
+      return this.options.upstreams.has(new URL(url).origin);
+    } catch {
+      return false;
+    }
+  }
+
+  // The upstream origins the proxy sent requests to, in order (what the public URL reached), for assertions.
+  readonly upstreamHits: string[] = [];
 
   // The endpoint's requests show up in the proxy's access log, as on the real host.
   recordAccess(method: string, path: string, status: number, userAgent: string): void {

@@ -13,7 +13,7 @@ export interface Endpoint {
 }
 
 type Decision =
-  | { kind: 'answer'; status: number; body: string; contentType: string }
+  | { kind: 'answer'; status: number; body: string; contentType: string; headers?: Record<string, string> }
   | { kind: 'upgrade' };
 
 // The public URL of the proxy: every answer follows the running container's live config and the faults.
@@ -26,7 +26,8 @@ export async function startEndpoint(emulator: ComposeEmulator, streamlit: Stream
     const decision = decide(req);
     const answer = decision.kind === 'answer' ? decision : { status: 400, body: nginxErrorPage(400), contentType: 'text/html' };
     emulator.recordAccess(req.method ?? 'GET', req.url ?? '/', answer.status, String(req.headers['user-agent'] ?? '-'));
-    res.writeHead(answer.status, { Server: 'nginx', 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body) });
+    const extra = 'headers' in answer ? answer.headers : undefined;
+    res.writeHead(answer.status, { Server: 'nginx', 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body), ...extra });
     res.end(answer.body);
   });
 
@@ -48,6 +49,7 @@ export async function startEndpoint(emulator: ComposeEmulator, streamlit: Stream
     socket.end(
       `HTTP/1.1 ${decision.status} ${STATUS_CODES[decision.status] ?? ''}\r\nServer: nginx\r\n` +
         `Date: ${new Date().toUTCString()}\r\nContent-Type: ${decision.contentType}\r\n` +
+        Object.entries(decision.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
         `Content-Length: ${Buffer.byteLength(decision.body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
@@ -84,6 +86,9 @@ function decideFor(emulator: ComposeEmulator, streamlit: StreamlitFlavour, req: 
   if (!route) return page(404);
   if (route.returnCode !== undefined) return page(route.returnCode);
   if (route.proxyPass === undefined) return page(404);
+  // The proxy reaches the upstream its live config names: a tunnel that is not up is a 502.
+  if (!emulator.upstreamAnswers(route.proxyPass)) return page(502);
+  emulator.upstreamHits.push(new URL(route.proxyPass).origin);
 
   const wantsUpgrade = /\bwebsocket\b/i.test(String(req.headers.upgrade ?? ''));
   if (path === '/_stcore/stream' && wantsUpgrade && upstreamSeesUpgrade(route) && !faults.has('no-handshake')) {
@@ -95,5 +100,14 @@ function decideFor(emulator: ComposeEmulator, streamlit: StreamlitFlavour, req: 
     return { kind: 'upgrade' };
   }
   const answer = streamlitAnswer(streamlit, req.method ?? 'GET', path, faults.has('health-fails'));
-  return { kind: 'answer', ...answer };
+  return { kind: 'answer', ...answer, headers: addedHeaders(route.addHeaders, answer.status) };
+}
+
+// nginx's add_header: only on these statuses unless `always` is given.
+const ADD_HEADER_STATUSES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
+
+function addedHeaders(list: readonly { name: string; value: string; always: boolean }[], status: number): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const { name, value, always } of list) if (always || ADD_HEADER_STATUSES.has(status)) headers[name] = value;
+  return headers;
 }

@@ -11,6 +11,8 @@ export interface ProxyRoute {
   returnCode?: number;
   // the request headers the upstream receives, lower-case names, after nginx's hop-by-hop handling
   upstreamHeaders: Record<string, string>;
+  // the response headers add_header sets, from the innermost level that has any (nginx's inheritance)
+  addHeaders: { name: string; value: string; always: boolean }[];
 }
 
 // What the proxy in the live config does with one request: which location, which upstream, which headers.
@@ -25,6 +27,11 @@ export function routeRequest(tree: readonly Directive[], request: IncomingReques
 
   // proxy_set_header is inherited only by a level that sets none of its own.
   const setHeaders = levels.map((level) => level.filter((d) => d.name === 'proxy_set_header')).find((list) => list.length > 0) ?? [];
+  const addHeaders = (levels.map((level) => level.filter((d) => d.name === 'add_header')).find((list) => list.length > 0) ?? []).map((d) => ({
+    name: d.args[0] ?? '',
+    value: (d.args[1] ?? '').replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a?: string, b?: string) => vars(a ?? b ?? '')),
+    always: d.args[2] === 'always',
+  }));
   const version = levels.map((level) => level.find((d) => d.name === 'proxy_http_version')).find(Boolean)?.args[0] ?? '1.0';
 
   const headers: Record<string, string> = {};
@@ -51,6 +58,7 @@ export function routeRequest(tree: readonly Directive[], request: IncomingReques
     ...(proxyPass !== undefined ? { proxyPass } : {}),
     ...(ret ? { returnCode: Number(ret.args[0]) } : {}),
     upstreamHeaders: headers,
+    addHeaders,
   };
 }
 

@@ -1,0 +1,76 @@
+// Where the rotation acts: the project's .env and the compose service. The token's value is never on a command line:
+// the container's copy is compared by its checksum, computed on the host.
+import { RemotePath, StartError, composeCommands, composeServicesFact, composeVersionFact, containerFact, dotenvValue, fileFact, sha256, shellJoin, succeeded, type ComposeTarget, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
+
+export const TOKEN_VARIABLE = 'OCAPISTAINE_API_TOKEN';
+/** The one variable of that .env whose value may be printed. */
+export const PRINTABLE = ['OCAPISTAINE_TARGET_URL'];
+export const PROFILES = ['production', 'proxy'] as const;
+
+export interface Params {
+  dir: string;
+  service: string;
+  /** Absent on --rollback, which undoes from the journal's records. */
+  token?: string;
+}
+
+export interface Host {
+  dir: RemotePath;
+  env: RemotePath;
+  target: ComposeTarget;
+  facts: {
+    env: Fact<Buffer>;
+    version: Fact<string>;
+    services: Fact<string[]>;
+    container: ReturnType<typeof containerFact>;
+    containerToken: Fact<string | undefined>;
+  };
+}
+
+/** What `printenv NAME | sha256sum` prints for a value: printenv ends it with a newline. */
+export const printenvSha = (value: string): string => sha256(Buffer.from(`${value}\n`, 'utf8'));
+
+/** `printenv NAME | sha256sum` in the running container: the value itself never leaves the host. */
+function printenvShaCommand(target: ComposeTarget): string {
+  return `${composeCommands.exec(target, ['printenv', TOKEN_VARIABLE])} | sha256sum`;
+}
+
+export function hostOf(p: Params): Host {
+  const dir = new RemotePath(p.dir);
+  const env = dir.join('.env');
+  const target: ComposeTarget = { dir, service: p.service, profiles: PROFILES };
+  return {
+    dir,
+    env,
+    target,
+    facts: {
+      env: fileFact(env, (why) => new StartError(`${env.path} cannot be read: ${why}`, 'precondition-env', `The compose service reads ${TOKEN_VARIABLE} from .env in the project directory: check --dir.`)),
+      version: composeVersionFact(target, 'the SSH user'),
+      services: composeServicesFact(target),
+      container: containerFact(target),
+      containerToken: {
+        id: `token-sha:${target.service}`,
+        command: printenvShaCommand(target),
+        parse: (result) => (succeeded(result) ? /^[0-9a-f]{64}/.exec(result.stdout.toString('utf8'))?.[0] : undefined),
+      },
+    },
+  };
+}
+
+/** Whether the running container has the token .env holds, as the facts show it (by checksum). */
+export function servedByFacts(host: Host, ctx: PlanContext): boolean {
+  const wanted = dotenvValue(ctx.fact(host.facts.env), TOKEN_VARIABLE);
+  return ctx.fact(host.facts.container)?.state === 'running' && wanted !== undefined && ctx.fact(host.facts.containerToken) === printenvSha(wanted);
+}
+
+/** The token .env holds now, read live (the file crosses the wire, as its fact did; it is never printed). */
+export async function envTokenNow(ctx: ExecContext, host: Host): Promise<string | undefined> {
+  const read = await ctx.exec(shellJoin(['cat', '--', host.env]));
+  return succeeded(read) ? dotenvValue(read.stdout, TOKEN_VARIABLE) : undefined;
+}
+
+/** Whether the running container has the token .env holds now: checksums compared, read live. */
+export async function servesNow(ctx: ExecContext, host: Host): Promise<boolean> {
+  const [wanted, live, ps] = await Promise.all([envTokenNow(ctx, host), ctx.exec(printenvShaCommand(host.target)), ctx.exec(composeCommands.ps(host.target))]);
+  return host.facts.container.parse(ps)?.state === 'running' && wanted !== undefined && live.stdout.toString('utf8').slice(0, 64) === printenvSha(wanted);
+}
