@@ -1,14 +1,14 @@
 // argv → validated options. Bad values are refused here, before anything connects (exit 64).
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { TIMING_DEFAULTS, type RunOptions } from '../core/options.js';
 import { envName, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
-import { hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
-import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
+import { duplicateTargets, hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
+import { parseFakeHostArgs, type FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
@@ -70,15 +70,22 @@ export function expandHome(path: string, env: NodeJS.ProcessEnv): string {
   return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
 }
 
+// Only plain decimal digits: Number() would also take "0x10", "1e3" and " 22 ", which nobody means as a port.
 function port(value: unknown, flag: string): number {
-  const n = Number(value);
+  const text = String(value);
+  const n = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a whole number from 1 to 65535, not ${JSON.stringify(value)}`);
   return n;
 }
 
+/** The longest any timing setting may be: an hour. Past 2^31 ms a Node timer fires at once, so some bound is needed. */
+export const MAX_SECONDS = 3600;
+
+// A plain decimal number of seconds ("2", "0.5"), from min to an hour: "1e308" would overflow the timer into "at once".
 function seconds(value: unknown, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number of seconds ≥ ${min}, not ${JSON.stringify(value)}`);
+  const text = String(value);
+  const n = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < min || n > MAX_SECONDS) throw new UsageError(`${flag} must be a number of seconds from ${min} to ${MAX_SECONDS}, not ${JSON.stringify(value)}`);
   return Math.round(n * 1000);
 }
 
@@ -139,16 +146,35 @@ async function sshTarget(
   return loadTarget(flags, defaults, env);
 }
 
-// The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped).
-async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv): Promise<TargetSpec[]> {
-  const lines = [...hosts];
+// The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped), each
+// with where it was written so a mistake is named by its file and line.
+async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<TargetSpec[]> {
+  const targets = hosts.map((host) => parseTargetLine(host, `--host ${host}`));
   if (file !== undefined) {
-    const text = await readFile(expandHome(file, env), 'utf8').catch((error: unknown) => {
+    const text = await readFile(resolve(cwd, expandHome(file, env)), 'utf8').catch((error: unknown) => {
       throw new UsageError(`cannot read --hosts-file ${file}: ${(error as Error).message}`);
     });
-    lines.push(...hostsFileLines(text));
+    targets.push(...hostsFileLines(text).map(({ text: line, line: n }) => parseTargetLine(line, `${file}:${n}`)));
   }
-  return lines.map(parseTargetLine);
+  return targets;
+}
+
+// Which hosts the run is for. The fleet is exactly what the flags name: --host (repeatable) and --hosts-file. A host or
+// hosts file from the environment or the config file is a default, used only when no flag names a target, and then
+// the higher layer's alone (the environment's over the file's); it never joins the flags' targets.
+function targetChoice(argv: readonly string[], args: { host?: string | string[] | undefined; 'hosts-file'?: string | undefined }, layers: Layers): { hosts: string[]; file: string | undefined } {
+  const given = (flag: string): boolean => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (given('--host') || given('--hosts-file')) {
+    return { hosts: given('--host') ? [args.host ?? []].flat().map(String) : [], file: given('--hosts-file') ? args['hosts-file'] : undefined };
+  }
+  const host = layers.values.host;
+  const file = layers.values['hosts-file'];
+  if (host === undefined || file === undefined) return { hosts: host === undefined ? [] : [host], file };
+  const fromEnv = (key: 'host' | 'hosts-file'): boolean => layers.sources[key]?.startsWith('env ') === true;
+  if (fromEnv('host') === fromEnv('hosts-file')) {
+    throw new UsageError(`${layers.sources.host} sets host and ${layers.sources['hosts-file']} sets hosts-file: one run cannot be both`, 'Keep one of them, or name the targets with --host or --hosts-file.');
+  }
+  return fromEnv('host') ? { hosts: [host], file: undefined } : { hosts: [], file };
 }
 
 // --print-config: each setting with the layer it came from, so "why does it connect there?" has an answer.
@@ -241,14 +267,14 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
-    .option('port', { type: 'number', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
+    .option('port', { type: 'string', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
     .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
     .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
-    .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
+    .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
     .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
     .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
@@ -264,9 +290,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
-    .option('settle', { type: 'number', default: TIMING_DEFAULTS.settleMs / 1000, describe: 'seconds the container must keep running after a restart' })
-    .option('start-timeout', { type: 'number', default: TIMING_DEFAULTS.startTimeoutMs / 1000, describe: 'seconds to wait for the container to run' })
-    .option('connect-timeout', { type: 'number', default: TIMING_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the SSH connection' })
+    .option('settle', { type: 'string', default: String(TIMING_DEFAULTS.settleMs / 1000), describe: 'seconds the container must keep running after a restart' })
+    .option('start-timeout', { type: 'string', default: String(TIMING_DEFAULTS.startTimeoutMs / 1000), describe: 'seconds to wait for the container to run' })
+    .option('connect-timeout', { type: 'string', default: String(TIMING_DEFAULTS.connectTimeoutMs / 1000), describe: 'seconds to wait for the SSH connection' })
     .epilogue(EXIT_CODES_HELP)
     .strict()
     .help(false)
@@ -290,11 +316,18 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (missing !== undefined) throw new UsageError(`--${missing} needs a value`, `For example: --${missing} ${EXAMPLES[missing] ?? 'VALUE'}. Run apply-ws-fix --help.`);
   }
   const args = await parser.parseAsync();
-  // Numbers as given: yargs turns --port ssh into NaN, and a message must show what was typed.
+  // A flag given twice is an array to yargs ("path.startsWith is not a function" further on): name it instead. Only
+  // --host (several hosts), --param and --fault may repeat; a boolean given twice is the same boolean.
+  const repeatable = new Set(['host', 'param', 'fault', '_']);
+  for (const [key, value] of Object.entries(args)) {
+    if (Array.isArray(value) && !repeatable.has(key) && !/[A-Z]/.test(key) && Object.hasOwn(optionsOf(parser).key, key)) {
+      throw new UsageError(`--${key} was given more than once (${value.map((v) => JSON.stringify(String(v))).join(', ')})`, `Give --${key} once.`);
+    }
+  }
+  // Numbers as given (the options are strings to yargs, so "0x10" is not turned into 16 before it is checked).
   const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
-    const value = args[key] as number | string | undefined;
-    if (value === undefined) return undefined;
-    return typeof value === 'number' && Number.isNaN(value) ? (rawValue(argv, `--${key}`) ?? layers.values[key] ?? 'NaN') : String(value);
+    const value = args[key] as unknown;
+    return value === undefined ? undefined : String(value);
   };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
@@ -316,9 +349,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
     if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
   }
-  const hosts = [args.host ?? []].flat().map(String);
-  const fleet = hosts.length > 1 || args['hosts-file'] !== undefined;
-  const targets: TargetSpec[] = fleet ? await fleetTargets(hosts, args['hosts-file'], penv.env) : [{ host: hosts[0] }];
+  const chosen = targetChoice(argv, args, layers);
+  const fleet = chosen.hosts.length > 1 || chosen.file !== undefined;
+  const targets: TargetSpec[] = fleet ? await fleetTargets(chosen.hosts, chosen.file, penv.env, cwd) : [{ host: chosen.hosts[0] }];
   if (args.check && (args.rollback || args['dry-run'])) throw new UsageError('--check reads only: drop --rollback and --dry-run');
   const layered: Record<string, string> = {};
   for (const name of PARAM_FLAGS) {
@@ -331,16 +364,23 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   const label = (name: string): string => ((PARAM_FLAGS as readonly string[]).includes(name) ? `--${name}` : `--param ${name}`);
   const base = resolveParams(runbook, given, label);
   const runs: RunOptions[] = [];
+  const wheres: string[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
+    // A hosts file's line is named by its file and line, not by the flag it stands in for.
+    const inFile = spec.where !== undefined && !spec.where.startsWith('--');
+    const named = (flag: string): string => (inFile ? `${spec.where}: the ${flag.slice(2)}` : flag);
+    if (inFile && spec.host !== undefined && (spec.host.startsWith('-') || !isHostName(spec.host))) throw new UsageError(`${named('--host')} ${JSON.stringify(spec.host)} is not a host name or IP address`);
+    if (inFile && spec.user !== undefined && !USER.test(spec.user)) throw new UsageError(`${named('--user')} ${JSON.stringify(spec.user)} is not a user name`);
     const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? numberText('port'), user: spec.user ?? args.user }, defaults, penv.env);
     if (target.host.startsWith('-') || !isHostName(target.host)) throw new UsageError(`--host ${JSON.stringify(target.host)} is not a host name or IP address`);
     if (!USER.test(target.user)) throw new UsageError(`--user ${JSON.stringify(target.user)} is not a user name`);
     let params: AnyParams = base;
     if (spec.url !== undefined) {
-      if (!declared('url')) throw new UsageError(`a hosts file's second column is the url parameter, and runbook ${runbook.id} has none`);
-      params = resolveParams(runbook, { ...given, url: spec.url }, label);
+      if (!declared('url')) throw new UsageError(`${spec.where ?? 'a hosts file'}: the second column is the url parameter, and runbook ${runbook.id} has none`);
+      params = resolveParams(runbook, { ...given, url: spec.url }, (name) => (name === 'url' ? named('--url') : label(name)));
     }
+    wheres.push(spec.where ?? (spec.host !== undefined ? `--host ${spec.host}` : `${target.user}@${target.host}`));
     runs.push({
       action: args.check ? 'check' : args.rollback ? 'rollback' : 'apply',
       dryRun: args['dry-run'],
@@ -364,10 +404,18 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   if (args['print-config']) return { kind: 'print-config', text: describeSettings(runs, argv, layers) };
   if (fleet) {
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
-    if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
+    if (runs.length === 0) throw new UsageError(`${chosen.file ?? 'the hosts file'} names no host`);
+    // Two runs on one project of one host would fight over its lock: refuse before connecting to either.
+    const duplicates = await duplicateTargets(
+      runs.map((r, i) => ({ where: wheres[i]!, host: r.host, port: r.port, user: r.user, project: runbook.project(r.params), jumped: (r.ssh?.jumps.length ?? 0) > 0 })),
+    );
+    if (duplicates.length > 0) {
+      const described = duplicates.map((group) => `${group.map((t) => `${t.where} (${t.user}@${t.host}:${t.port})`).join(', ')} are one target: the same address, port and project ${group[0]!.project}`);
+      throw new UsageError(described.join('; '), 'Name each host once: two runs on one host would fight over its lock.');
+    }
     // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
     if (!args['dry-run'] && !args.check && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
-    const concurrency = Number(numberText('concurrency'));
+    const concurrency = /^[0-9]{1,3}$/.test(numberText('concurrency') ?? '') ? Number(numberText('concurrency')) : NaN;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(numberText('concurrency'))}`);
     return { kind: 'fleet', runbook, runs, json: args.json, concurrency };
   }
