@@ -4,7 +4,7 @@ import type { InterruptState } from '../core/session.js';
 import type { RunOptions } from '../core/options.js';
 import type { RunIO } from '../core/tasks.js';
 import type { Runbook } from '../core/types.js';
-import { AppError, EXIT, messageOf, type StopSignal } from '../errors.js';
+import { AppError, EXIT, InterruptedError, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
 import { toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
@@ -25,17 +25,20 @@ export interface CliIO {
 }
 
 // A y/N question on the terminal; anything but y/yes is no, and so is Ctrl-C (readline catches it on a terminal,
-// and without a listener the question would wait forever).
-function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
+// and without a listener the question would wait forever). A SIGTERM or SIGHUP (or a SIGINT sent by kill) while it
+// waits ends the question at once: the run then stops as interrupted, releasing its lock (exit 143, 129, 130).
+function terminalConfirm(io: CliIO, stopped: AbortSignal, interrupt: InterruptState): (question: string) => Promise<boolean> {
   return async (question) => {
+    if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
     const cancel = new AbortController();
     rl.on('SIGINT', () => cancel.abort());
     try {
-      const answer = await rl.question(`${question} [y/N] `, { signal: cancel.signal });
+      const answer = await rl.question(`${question} [y/N] `, { signal: AbortSignal.any([cancel.signal, stopped]) });
       return /^y(es)?$/i.test(answer.trim());
     } catch {
       io.stderr.write('\n');
+      if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
       return false;
     } finally {
       rl.close();
@@ -44,17 +47,18 @@ function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
 }
 
 /** Signal handling for a run: the first signal asks for a rollback at the next safe point, the second stops at once. */
-export function interruptHandler(io: CliIO, interrupt: InterruptState): () => void {
+export function interruptHandler(io: CliIO, interrupt: InterruptState, hooks: { first?: () => void; second?: (signal: StopSignal) => number } = {}): () => void {
   return io.onSignal((signal) => {
     if (interrupt.signal === null) {
       interrupt.signal = signal;
       io.stderr.write(`\n${signal}: stopping at the next safe point and rolling back what this run changed. Press Ctrl-C again to stop at once.\n`);
+      hooks.first?.();
       return;
     }
     io.stderr.write(
       `\nStopped at once. The host may be half-changed: check it with\n  apply-ws-fix --dry-run …   (same --host/--dir/--service)\nand put the previous config back with\n  apply-ws-fix --rollback --yes …\n`,
     );
-    process.exit(EXIT.notRestored);
+    process.exit(hooks.second?.(signal) ?? EXIT.notRestored);
   });
 }
 
@@ -121,16 +125,17 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     const output = json ? io.stderr : io.stdout;
     const plain = !canRedraw(output, io.env) || !io.stdout.isTTY || first.verbose;
     const interrupt: InterruptState = { signal: null };
+    const stopped = new AbortController();
     const runIO: RunIO = {
       renderer: plain ? 'simple' : 'default',
       output,
       color: useColor(output, io.env),
-      ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io) }),
+      ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io, stopped.signal, interrupt) }),
       // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
       connect: await sshConnector(io, command.kind === 'run' ? command.options : command.kind === 'fleet' ? command.runs : undefined),
       interrupt,
     };
-    const unregister = interruptHandler(io, interrupt);
+    const unregister = interruptHandler(io, interrupt, { first: () => stopped.abort() });
     try {
       if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
       if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command);
