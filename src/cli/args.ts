@@ -8,7 +8,7 @@ import { envName, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { duplicateTargets, hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
-import { parseFakeHostArgs, type FakeHostCommand } from './fake-host-args.js';
+import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type LayeredKey, type Layers } from './layers.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
@@ -267,14 +267,14 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     // No yargs defaults for the SSH flags: a flag given must be told from one not given, because ~/.ssh/config
     // fills in what was not given, before the runbook's defaults do.
     .option('host', { type: 'string', defaultDescription: defaults.host, describe: 'the host to fix; may be a Host alias of the ssh config' })
-    .option('port', { type: 'string', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
+    .option('port', { type: 'number', defaultDescription: `the ssh config's Port, else ${defaults.port}`, describe: 'SSH port' })
     .option('user', { type: 'string', defaultDescription: `the ssh config's User, else ${defaults.user}`, describe: 'SSH user' })
     .option('identity', { type: 'string', describe: "private key file (default: ssh-agent via SSH_AUTH_SOCK, then the ssh config's IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa)" })
     .option('known-hosts', { type: 'string', defaultDescription: '~/.ssh/known_hosts, known_hosts2 (or UserKnownHostsFile), /etc/ssh/ssh_known_hosts', describe: 'the only known_hosts file the host key is checked against (and where --accept-new-host-key records)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: "record the key of a host never seen before (OpenSSH's accept-new); a changed or revoked key is still refused" })
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config', describe: 'ssh config file for Host aliases, HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyJump ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
-    .option('concurrency', { type: 'string', default: '5', describe: 'with several hosts: how many run at once' })
+    .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
     .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
     .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
     .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
@@ -290,9 +290,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
     .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
-    .option('settle', { type: 'string', default: String(TIMING_DEFAULTS.settleMs / 1000), describe: 'seconds the container must keep running after a restart' })
-    .option('start-timeout', { type: 'string', default: String(TIMING_DEFAULTS.startTimeoutMs / 1000), describe: 'seconds to wait for the container to run' })
-    .option('connect-timeout', { type: 'string', default: String(TIMING_DEFAULTS.connectTimeoutMs / 1000), describe: 'seconds to wait for the SSH connection' })
+    .option('settle', { type: 'number', default: TIMING_DEFAULTS.settleMs / 1000, describe: 'seconds the container must keep running after a restart' })
+    .option('start-timeout', { type: 'number', default: TIMING_DEFAULTS.startTimeoutMs / 1000, describe: 'seconds to wait for the container to run' })
+    .option('connect-timeout', { type: 'number', default: TIMING_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the SSH connection' })
     .epilogue(EXIT_CODES_HELP)
     .strict()
     .help(false)
@@ -324,9 +324,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       throw new UsageError(`--${key} was given more than once (${value.map((v) => JSON.stringify(String(v))).join(', ')})`, `Give --${key} once.`);
     }
   }
-  // Numbers as given (the options are strings to yargs, so "0x10" is not turned into 16 before it is checked).
+  // Numbers as typed: yargs would turn "0x10" into 16, "1e3" into 1000 and "ssh" into NaN before they are checked, so
+  // the text comes from the flag itself, else the environment or the config file, else the default.
   const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
-    const value = args[key] as unknown;
+    const value = rawValue(argv, `--${key}`) ?? layers.values[key] ?? (args[key] as unknown);
     return value === undefined ? undefined : String(value);
   };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
