@@ -228,7 +228,10 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     // With --json, stdout carries one document whatever happens: a report-shaped object for a usage error too.
     if (wantsJson(argv)) {
       const shown = error instanceof AppError ? error : new AppError(`internal error: ${messageOf(error)}`, { code: 'internal', exitCode: EXIT.couldNotStart, remedy: 'This is a bug in apply-ws-fix: please report it with the --verbose output.' });
-      io.stdout.write(`${JSON.stringify(usageReport(argv, shown), null, 2)}\n`);
+      // A command that names several hosts prints an array, whatever happens; its usage error is an array of one.
+      const several = argv.some((a) => a === '--hosts-file' || a.startsWith('--hosts-file=')) || argv.filter((a) => a === '--host' || a.startsWith('--host=')).length > 1;
+      const document = several ? [usageReport(argv, shown)] : usageReport(argv, shown);
+      io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     }
     if (error instanceof AppError) {
       io.stderr.write(`apply-ws-fix: ${error.message}\n${error.remedy ? `${error.remedy}\n` : ''}`);

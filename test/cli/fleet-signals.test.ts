@@ -33,6 +33,15 @@ describe('--json with a usage error', () => {
     expect(stderr).toMatch(/^apply-ws-fix: /);
   });
 
+  it('a fleet command\'s usage error is an array of one report (a fleet\'s --json is always an array)', async () => {
+    const { exitCode, stdout } = await cli(['--host', '127.0.0.1', '--host', 'localhost', '--dry-run', '--json']);
+    expect(exitCode).toBe(64);
+    const reports = JSON.parse(stdout) as RunReport[];
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ outcome: 'could-not-start', exitCode: 64, error: { code: 'usage' } });
+    expect(reports[0]!.error!.message).toMatch(/are one target/);
+  });
+
   it('without --json, stdout stays empty', async () => {
     const { exitCode, stdout } = await cli(['--port', '0x10']);
     expect(exitCode).toBe(64);
