@@ -58,7 +58,13 @@ export function interruptHandler(io: CliIO, interrupt: InterruptState, hooks: { 
       return;
     }
     io.stderr.write(`\nStopped at once by a second ${signal}. A host this run had changed may be half-changed: the report says which need --rollback.\n`);
-    process.exit(hooks.second?.(signal) ?? EXIT.notRestored);
+    // Whatever printing the report so far does, the process stops here.
+    let code: number = EXIT.notRestored;
+    try {
+      code = hooks.second?.(signal) ?? code;
+    } finally {
+      process.exit(code);
+    }
   });
 }
 
