@@ -9,6 +9,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../src/core/report.js';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { packageRoot } from '../../src/paths.js';
+import { hasScript, underTerminal } from '../helpers/terminal.js';
 
 const CLI = join(packageRoot(), 'dist', 'src', 'cli.js');
 const env = { NO_COLOR: '1', PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: tmpdir() };
@@ -140,6 +141,22 @@ describe('signals against fake hosts', () => {
       expect(stdout).toMatch(new RegExp(`^${label}: Plan for ${label}`, 'm'));
       expect(stdout).toMatch(new RegExp(`^${label}: \\+map \\$http_upgrade \\$connection_upgrade \\{$`, 'm'));
       expect(stdout).toMatch(new RegExp(`^${label}: Dry run: nothing was changed`, 'm'));
+    }
+  });
+
+  it.skipIf(!hasScript)('a fleet --dry-run on a redrawing terminal prints each host\'s plan and diff after the task list, under its name', async () => {
+    const { dir, args } = await fleetFiles(hosts.slice(0, 2));
+    // A pty with a size, so the task list redraws (a 0-column pty gets the line renderer).
+    const command = ['sh', '-c', `stty cols 120 rows 50; exec "$@"`, 'sh', process.execPath, CLI, ...args, '--dry-run'];
+    const { code, output } = await underTerminal(command, 'never shown', '', { PATH: env.PATH, HOME: dir, TERM: 'xterm', LANG: 'C.UTF-8', NO_COLOR: '1' });
+    expect(code, output).toBe(0);
+    expect(output, 'the line renderer was used').not.toMatch(/^jnxmas@127\.0\.0\.1:\d+: Plan for/m);
+    for (const h of hosts.slice(0, 2)) {
+      const label = `jnxmas@127.0.0.1:${h.port}`;
+      const section = output.split(`── ${label} ──`)[1]?.split('── ')[0] ?? '';
+      expect(section, output).toContain(`Plan for ${label}`);
+      expect(section).toContain('+map $http_upgrade $connection_upgrade {');
+      expect(section).toContain('Dry run: nothing was changed');
     }
   });
 
