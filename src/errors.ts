@@ -89,6 +89,20 @@ export class ConnectionLostError extends AppError {
   }
 }
 
+/**
+ * The host stopped answering: a command ran past its timeout, or the connection missed its keepalives. What the
+ * command did is unknown, so nothing is run again; the engine decides between exit 1 and 2 from its journal.
+ */
+export class HostTimeoutError extends AppError {
+  constructor(message: string) {
+    super(message, {
+      code: 'timeout',
+      exitCode: EXIT.notRestored,
+      remedy: 'The host, or the network to it, stopped answering, and what its last command did is unknown. Once it answers, look with --dry-run; the next run finds this one unfinished in the host\'s journal (--rollback puts it back).',
+    });
+  }
+}
+
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** The exit code after a signal, once what the run changed is rolled back. */

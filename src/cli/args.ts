@@ -1,15 +1,15 @@
 // argv → validated options. Bad values are refused here, before anything connects (exit 64).
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { TIMING_DEFAULTS, type RunOptions } from '../core/options.js';
 import { envName, printableParams, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
-import { hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
+import { duplicateTargets, hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
 import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
-import { loadLayers } from './layers.js';
+import { loadLayers, type Layers } from './layers.js';
 import { describeSettings, printSettings } from './print-config.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
@@ -72,15 +72,22 @@ export function expandHome(path: string, env: NodeJS.ProcessEnv): string {
   return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
 }
 
+// Only plain decimal digits: Number() would also take "0x10", "1e3" and " 22 ", which nobody means as a port.
 function port(value: unknown, flag: string): number {
-  const n = Number(value);
+  const text = String(value);
+  const n = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a whole number from 1 to 65535, not ${JSON.stringify(value)}`);
   return n;
 }
 
+/** The longest any timing setting may be: an hour. Past 2^31 ms a Node timer fires at once, so some bound is needed. */
+export const MAX_SECONDS = 3600;
+
+// A plain decimal number of seconds ("2", "0.5"), from min to an hour: "1e308" would overflow the timer into "at once".
 function seconds(value: unknown, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number of seconds ≥ ${min}, not ${JSON.stringify(value)}`);
+  const text = String(value);
+  const n = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(text) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < min || n > MAX_SECONDS) throw new UsageError(`${flag} must be a number of seconds from ${min} to ${MAX_SECONDS}, not ${JSON.stringify(value)}`);
   return Math.round(n * 1000);
 }
 
@@ -141,16 +148,35 @@ async function sshTarget(
   return loadTarget(flags, defaults, env);
 }
 
-// The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped).
-async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv): Promise<TargetSpec[]> {
-  const lines = [...hosts];
+// The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped), each
+// with where it was written so a mistake is named by its file and line.
+async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<TargetSpec[]> {
+  const targets = hosts.map((host) => parseTargetLine(host, `--host ${host}`));
   if (file !== undefined) {
-    const text = await readFile(expandHome(file, env), 'utf8').catch((error: unknown) => {
+    const text = await readFile(resolve(cwd, expandHome(file, env)), 'utf8').catch((error: unknown) => {
       throw new UsageError(`cannot read --hosts-file ${file}: ${(error as Error).message}`);
     });
-    lines.push(...hostsFileLines(text));
+    targets.push(...hostsFileLines(text).map(({ text: line, line: n }) => parseTargetLine(line, `${file}:${n}`)));
   }
-  return lines.map(parseTargetLine);
+  return targets;
+}
+
+// Which hosts the run is for. The fleet is exactly what the flags name: --host (repeatable) and --hosts-file. A host or
+// hosts file from the environment or the config file is a default, used only when no flag names a target, and then
+// the higher layer's alone (the environment's over the file's); it never joins the flags' targets.
+function targetChoice(argv: readonly string[], args: { host?: string | string[] | undefined; 'hosts-file'?: string | undefined }, layers: Layers): { hosts: string[]; file: string | undefined } {
+  const given = (flag: string): boolean => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (given('--host') || given('--hosts-file')) {
+    return { hosts: given('--host') ? [args.host ?? []].flat().map(String) : [], file: given('--hosts-file') ? args['hosts-file'] : undefined };
+  }
+  const host = layers.values.host;
+  const file = layers.values['hosts-file'];
+  if (host === undefined || file === undefined) return { hosts: host === undefined ? [] : [host], file };
+  const fromEnv = (key: 'host' | 'hosts-file'): boolean => layers.sources[key]?.startsWith('env ') === true;
+  if (fromEnv('host') === fromEnv('hosts-file')) {
+    throw new UsageError(`${layers.sources.host} sets host and ${layers.sources['hosts-file']} sets hosts-file: one run cannot be both`, 'Keep one of them, or name the targets with --host or --hosts-file.');
+  }
+  return fromEnv('host') ? { hosts: [host], file: undefined } : { hosts: [], file };
 }
 
 // The fault names that complete the last item of a comma list ("build-fails,up" → "build-fails,up-fails", …):
@@ -278,11 +304,19 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (missing !== undefined) throw new UsageError(`--${missing} needs a value`, `For example: --${missing} ${EXAMPLES[missing] ?? 'VALUE'}. Run apply-ws-fix --help.`);
   }
   const args = await parser.parseAsync();
-  // Numbers as given: yargs turns --port ssh into NaN, and a message must show what was typed.
+  // A flag given twice is an array to yargs ("path.startsWith is not a function" further on): name it instead. Only
+  // --host (several hosts), --param and --fault may repeat; a boolean given twice is the same boolean.
+  const repeatable = new Set(['host', 'param', 'fault', '_']);
+  for (const [key, value] of Object.entries(args)) {
+    if (Array.isArray(value) && !repeatable.has(key) && !/[A-Z]/.test(key) && Object.hasOwn(optionsOf(parser).key, key)) {
+      throw new UsageError(`--${key} was given more than once (${value.map((v) => JSON.stringify(String(v))).join(', ')})`, `Give --${key} once.`);
+    }
+  }
+  // Numbers as typed: yargs would turn "0x10" into 16, "1e3" into 1000 and "ssh" into NaN before they are checked, so
+  // the text comes from the flag itself, else the environment or the config file, else the default.
   const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
-    const value = args[key] as number | string | undefined;
-    if (value === undefined) return undefined;
-    return typeof value === 'number' && Number.isNaN(value) ? (rawValue(argv, `--${key}`) ?? layers.values[key] ?? 'NaN') : String(value);
+    const value = rawValue(argv, `--${key}`) ?? layers.values[key] ?? (args[key] as unknown);
+    return value === undefined ? undefined : String(value);
   };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
@@ -304,9 +338,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     const explicit = ['--host', '--port', '--user', '--identity', '--known-hosts', '--url', '--ssh-config', '--accept-new-host-key'].filter((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)));
     if (explicit.length > 0) throw new UsageError(`--demo runs against the built-in fake host: drop ${explicit.join(', ')}`);
   }
-  const hosts = [args.host ?? []].flat().map(String);
-  const fleet = hosts.length > 1 || args['hosts-file'] !== undefined;
-  const targets: TargetSpec[] = fleet ? await fleetTargets(hosts, args['hosts-file'], penv.env) : [{ host: hosts[0] }];
+  const chosen = targetChoice(argv, args, layers);
+  const fleet = chosen.hosts.length > 1 || chosen.file !== undefined;
+  const targets: TargetSpec[] = fleet ? await fleetTargets(chosen.hosts, chosen.file, penv.env, cwd) : [{ host: chosen.hosts[0] }];
   if (args.check && (args.rollback || args['dry-run'])) throw new UsageError('--check reads only: drop --rollback and --dry-run');
   const layered: Record<string, string> = {};
   for (const name of PARAM_FLAGS) {
@@ -323,16 +357,23 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   const action = args.check ? 'check' : args.rollback || (explain && !hostGiven) ? 'rollback' : 'apply';
   const base = resolveParams(runbook, given, label, action);
   const runs: RunOptions[] = [];
+  const wheres: string[] = [];
   for (const spec of targets) {
     // Each host resolves through the ssh config on its own; a hosts file's user/port win over the flags.
+    // A hosts file's line is named by its file and line, not by the flag it stands in for.
+    const inFile = spec.where !== undefined && !spec.where.startsWith('--');
+    const named = (flag: string): string => (inFile ? `${spec.where}: the ${flag.slice(2)}` : flag);
+    if (inFile && spec.host !== undefined && (spec.host.startsWith('-') || !isHostName(spec.host))) throw new UsageError(`${named('--host')} ${JSON.stringify(spec.host)} is not a host name or IP address`);
+    if (inFile && spec.user !== undefined && !USER.test(spec.user)) throw new UsageError(`${named('--user')} ${JSON.stringify(spec.user)} is not a user name`);
     const target = await sshTarget({ ...args, host: spec.host, port: spec.port ?? numberText('port'), user: spec.user ?? args.user }, defaults, penv.env);
     if (target.host.startsWith('-') || !isHostName(target.host)) throw new UsageError(`--host ${JSON.stringify(target.host)} is not a host name or IP address`);
     if (!USER.test(target.user)) throw new UsageError(`--user ${JSON.stringify(target.user)} is not a user name`);
     let params: AnyParams = base;
     if (spec.url !== undefined) {
-      if (!declared('url')) throw new UsageError(`a hosts file's second column is the url parameter, and runbook ${runbook.id} has none`);
-      params = resolveParams(runbook, { ...given, url: spec.url }, label, action);
+      if (!declared('url')) throw new UsageError(`${spec.where ?? 'a hosts file'}: the second column is the url parameter, and runbook ${runbook.id} has none`);
+      params = resolveParams(runbook, { ...given, url: spec.url }, (name) => (name === 'url' ? named('--url') : label(name)), action);
     }
+    wheres.push(spec.where ?? (spec.host !== undefined ? `--host ${spec.host}` : `${target.user}@${target.host}`));
     runs.push({
       action,
       dryRun: args['dry-run'],
@@ -362,10 +403,18 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   }
   if (fleet) {
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
-    if (runs.length === 0) throw new UsageError(`${args['hosts-file']} names no host`);
+    if (runs.length === 0) throw new UsageError(`${chosen.file ?? 'the hosts file'} names no host`);
+    // Two runs on one project of one host would fight over its lock: refuse before connecting to either.
+    const duplicates = await duplicateTargets(
+      runs.map((r, i) => ({ where: wheres[i]!, host: r.host, port: r.port, user: r.user, project: runbook.project(r.params), jumped: (r.ssh?.jumps.length ?? 0) > 0 })),
+    );
+    if (duplicates.length > 0) {
+      const described = duplicates.map((group) => `${group.map((t) => `${t.where} (${t.user}@${t.host}:${t.port})`).join(', ')} are one target: the same address, port and project ${group[0]!.project}`);
+      throw new UsageError(described.join('; '), 'Name each host once: two runs on one host would fight over its lock.');
+    }
     // One prompt per host would be a prompt nobody reads: several hosts change only with --yes.
     if (!args['dry-run'] && !args.check && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
-    const concurrency = Number(numberText('concurrency'));
+    const concurrency = /^[0-9]{1,3}$/.test(numberText('concurrency') ?? '') ? Number(numberText('concurrency')) : NaN;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(numberText('concurrency'))}`);
     return { kind: 'fleet', runbook, runs, json: args.json, concurrency };
   }

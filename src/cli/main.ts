@@ -2,14 +2,16 @@
 import { createInterface } from 'node:readline/promises';
 import type { InterruptState } from '../core/session.js';
 import type { RunOptions } from '../core/options.js';
-import type { RunIO } from '../core/tasks.js';
+import type { LiveRun, RunIO } from '../core/tasks.js';
+import type { FleetState } from '../core/fleet.js';
 import type { Runbook } from '../core/types.js';
-import { AppError, EXIT, messageOf, type StopSignal } from '../errors.js';
+import { AppError, EXIT, InterruptedError, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
-import { toolVersion, type RunReport } from '../core/report.js';
+import { REPORT_SCHEMA_VERSION, toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
 import { printReport } from './output.js';
 import { parseArgs } from './args.js';
+import { DEFAULT_RUNBOOK } from './registry.js';
 import { unknownEnvWarnings } from './suggest.js';
 import { canRedraw, useColor } from './terminal.js';
 
@@ -25,17 +27,20 @@ export interface CliIO {
 }
 
 // A y/N question on the terminal; anything but y/yes is no, and so is Ctrl-C (readline catches it on a terminal,
-// and without a listener the question would wait forever).
-function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
+// and without a listener the question would wait forever). A SIGTERM or SIGHUP (or a SIGINT sent by kill) while it
+// waits ends the question at once: the run then stops as interrupted, releasing its lock (exit 143, 129, 130).
+function terminalConfirm(io: CliIO, stopped: AbortSignal, interrupt: InterruptState): (question: string) => Promise<boolean> {
   return async (question) => {
+    if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
     const rl = createInterface({ input: io.stdin, output: io.stderr });
     const cancel = new AbortController();
     rl.on('SIGINT', () => cancel.abort());
     try {
-      const answer = await rl.question(`${question} [y/N] `, { signal: cancel.signal });
+      const answer = await rl.question(`${question} [y/N] `, { signal: AbortSignal.any([cancel.signal, stopped]) });
       return /^y(es)?$/i.test(answer.trim());
     } catch {
       io.stderr.write('\n');
+      if (interrupt.signal !== null) throw new InterruptedError(interrupt.signal);
       return false;
     } finally {
       rl.close();
@@ -44,17 +49,22 @@ function terminalConfirm(io: CliIO): (question: string) => Promise<boolean> {
 }
 
 /** Signal handling for a run: the first signal asks for a rollback at the next safe point, the second stops at once. */
-export function interruptHandler(io: CliIO, interrupt: InterruptState): () => void {
+export function interruptHandler(io: CliIO, interrupt: InterruptState, hooks: { first?: () => void; second?: (signal: StopSignal) => number } = {}): () => void {
   return io.onSignal((signal) => {
     if (interrupt.signal === null) {
       interrupt.signal = signal;
       io.stderr.write(`\n${signal}: stopping at the next safe point and rolling back what this run changed. Press Ctrl-C again to stop at once.\n`);
+      hooks.first?.();
       return;
     }
-    io.stderr.write(
-      `\nStopped at once. The host may be half-changed: check it with\n  apply-ws-fix --dry-run …   (same --host/--dir/--service)\nand put the previous config back with\n  apply-ws-fix --rollback --yes …\n`,
-    );
-    process.exit(EXIT.notRestored);
+    io.stderr.write(`\nStopped at once by a second ${signal}. A host this run had changed may be half-changed: the report says which need --rollback.\n`);
+    // Whatever printing the report so far does, the process stops here.
+    let code: number = EXIT.notRestored;
+    try {
+      code = hooks.second?.(signal) ?? code;
+    } finally {
+      process.exit(code);
+    }
   });
 }
 
@@ -80,16 +90,76 @@ async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
   return EXIT.ok;
 }
 
-// Several hosts: a task group each, then a table; --json prints one report per host, as an array.
-async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }): Promise<number> {
-  const { fleetTable, runFleet, worstExitCode } = await import('../core/fleet.js');
-  const [base, ...rest] = command.runs;
-  const reports = await runFleet(base!, [base!, ...rest], command.runbook, runIO, command.concurrency);
-  if (command.json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+// The end of a fleet run: the JSON array, or the table and each failed host's summary.
+function printFleet(io: CliIO, reports: readonly RunReport[], json: boolean, runbook: Runbook, fleetTable: (r: readonly RunReport[]) => string, exitCode: number): void {
+  if (json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+  const out = json ? io.stderr : io.stdout;
+  out.write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
+  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) out.write(`\n${summarize(report, { headlines: runbook.headlines })}\n`);
+}
+
+// Several hosts: a task group each, then each host's plan (a dry run or a check), then a table; --json prints one
+// report per host, as an array.
+async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }, state: FleetState): Promise<number> {
+  const { fleetTable, hostLabel, runFleet, worstExitCode } = await import('../core/fleet.js');
+  const [base] = command.runs;
+  const reports = await runFleet(base!, command.runs, command.runbook, runIO, command.concurrency, state);
   const exitCode = worstExitCode(reports.map((r) => r.exitCode));
-  (command.json ? io.stderr : io.stdout).write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
-  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) (command.json ? io.stderr : io.stdout).write(`\n${summarize(report, { headlines: command.runbook.headlines })}\n`);
+  if (base!.dryRun || base!.action === 'check') {
+    state.texts.forEach((text, i) => {
+      if (text !== '') runIO.output.write(`\n── ${hostLabel(command.runs[i]!)} ──\n${text}`);
+    });
+  }
+  printFleet(io, reports, command.json, command.runbook, fleetTable, exitCode);
   return exitCode;
+}
+
+/** Whether the command line asks for --json (read before parsing, so a usage error can still be one JSON document). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const own = argv.indexOf('--') >= 0 ? argv.slice(0, argv.indexOf('--')) : argv;
+  if (own[0] === 'fake-host' || own.includes('--help') || own.includes('-h')) return false;
+  let json = false;
+  for (const arg of own) {
+    if (arg === '--json' || arg === '--json=true') json = true;
+    else if (arg === '--no-json' || arg === '--json=false') json = false;
+  }
+  return json;
+}
+
+// --json's document for a usage error (exit 64): report-shaped, outcome could-not-start, error code "usage". Nothing
+// was parsed for sure, so host, port and user are null; the action is what the flags ask for.
+export function usageReport(argv: readonly string[], error: AppError): Omit<RunReport, 'host' | 'port' | 'user'> & { host: null; port: null; user: null } {
+  const has = (flag: string): boolean => argv.includes(flag);
+  const runbookAt = argv.findIndex((a) => a === '--runbook' || a.startsWith('--runbook='));
+  const runbook = runbookAt < 0 ? DEFAULT_RUNBOOK : argv[runbookAt]!.includes('=') ? argv[runbookAt]!.slice('--runbook='.length) : (argv[runbookAt + 1] ?? DEFAULT_RUNBOOK);
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'apply-ws-fix', version: toolVersion() },
+    runbook,
+    runId: null,
+    host: null,
+    port: null,
+    user: null,
+    dir: null,
+    service: null,
+    url: null,
+    params: {},
+    action: has('--check') ? 'check' : has('--rollback') ? 'rollback' : has('--dry-run') ? 'dry-run' : 'apply',
+    dryRun: has('--dry-run'),
+    outcome: 'could-not-start',
+    exitCode: error.exitCode,
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    steps: [],
+    diff: null,
+    checksums: null,
+    rollback: null,
+    error: { message: error.message, code: error.code, remedy: error.remedy ?? null, step: null },
+    recovery: null,
+    diagnosis: null,
+    unfinished: null,
+    check: null,
+  };
 }
 
 /** Runs the CLI with argv (without node and script); resolves to the exit code. */
@@ -116,25 +186,45 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
     if (command.kind === 'fake-host') return await (await import('./fake-host-run.js')).fakeHostCommand(io, command);
-    const [{ run }, { sshConnector }] = await Promise.all([import('../core/run.js'), import('../transport/connector.js')]);
+    const [{ run, newReport }, { sshConnector }] = await Promise.all([import('../core/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
     const output = json ? io.stderr : io.stdout;
     const plain = !canRedraw(output, io.env) || !io.stdout.isTTY || first.verbose;
     const interrupt: InterruptState = { signal: null };
+    const stopped = new AbortController();
     const runIO: RunIO = {
       renderer: plain ? 'simple' : 'default',
       output,
       color: useColor(output, io.env),
-      ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io) }),
+      ...(first.yes || first.dryRun ? {} : { confirm: terminalConfirm(io, stopped.signal, interrupt) }),
       // On a terminal, passphrase prompts come now, before the task list draws (the demo's keys need none).
       connect: await sshConnector(io, command.kind === 'run' ? command.options : command.kind === 'fleet' ? command.runs : undefined),
       interrupt,
     };
-    const unregister = interruptHandler(io, interrupt);
+    // A second signal stops at once: every run's report so far is printed first (one JSON document with --json),
+    // saying which hosts may be half-changed and need --rollback; the exit code is the worst host's (2 if any).
+    const lives: LiveRun[] = [];
+    runIO.track = (live) => lives.push(live);
+    const { FleetState, fleetTable, worstExitCode } = await import('../core/fleet.js');
+    const { stoppedReport } = await import('../core/stopped.js');
+    const fleet = command.kind === 'fleet' ? new FleetState(command.runs[0]!, command.runs, command.runbook, DEFAULT_RUNBOOK) : undefined;
+    const stopNow = (signal: StopSignal): number => {
+      if (fleet !== undefined) {
+        const reports = fleet.soFar(signal);
+        const exitCode = worstExitCode(reports.map((r) => r.exitCode));
+        printFleet(io, reports, json, command.runbook, fleetTable, exitCode);
+        return exitCode;
+      }
+      const live = lives.at(-1) ?? { report: newReport(first, command.runbook), changed: () => false, finished: false };
+      const report = stoppedReport(live, signal, DEFAULT_RUNBOOK);
+      printReport(io, report, json, { headlines: command.runbook.headlines });
+      return report.exitCode;
+    };
+    const unregister = interruptHandler(io, interrupt, { first: () => stopped.abort(), second: stopNow });
     try {
       if (command.kind === 'demo') return await (await import('./demo.js')).runDemo(io, runIO, command);
-      if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command);
+      if (command.kind === 'fleet') return await runFleetCommand(io, runIO, command, fleet!);
       const report = await run(command.options, command.runbook, runIO);
       printReport(io, report, json, { headlines: command.runbook.headlines });
       return report.exitCode;
@@ -142,6 +232,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       unregister();
     }
   } catch (error) {
+    // With --json, stdout carries one document whatever happens: a report-shaped object for a usage error too.
+    if (wantsJson(argv)) {
+      const shown = error instanceof AppError ? error : new AppError(`internal error: ${messageOf(error)}`, { code: 'internal', exitCode: EXIT.couldNotStart, remedy: 'This is a bug in apply-ws-fix: please report it with the --verbose output.' });
+      // A command that names several hosts prints an array, whatever happens; its usage error is an array of one.
+      const several = argv.some((a) => a === '--hosts-file' || a.startsWith('--hosts-file=')) || argv.filter((a) => a === '--host' || a.startsWith('--host=')).length > 1;
+      const document = several ? [usageReport(argv, shown)] : usageReport(argv, shown);
+      io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    }
     if (error instanceof AppError) {
       io.stderr.write(`apply-ws-fix: ${error.message}\n${error.remedy ? `${error.remedy}\n` : ''}`);
       return error.exitCode;

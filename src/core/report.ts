@@ -24,6 +24,8 @@ export type Outcome =
   | 'failed-and-restored'
   | 'failed-not-restored'
   | 'could-not-start'
+  /** A fleet's host never contacted: a signal came while it waited its turn. */
+  | 'not-started'
   /** --check: the host is as the runbook leaves it, and every check passes. */
   | 'healthy'
   /** --check: the runbook would change the host. */

@@ -14,11 +14,11 @@ import { journalRollback } from './rollback.js';
 import { RunScope } from './scope.js';
 import { Session } from './session.js';
 import { colorDiff } from '../lib/diff-color.js';
-import { changeTask, checkWaveTasks, checkWaves, listrOptions, write, type RunIO } from './tasks.js';
+import { changeTask, checkWaveTasks, checkWaves, listrOptions, write, type LiveRun, type RunIO } from './tasks.js';
 import type { ActionSpec, Check, Diagnosis, Fact, Runbook, Step, StepPlan } from './types.js';
 import { recoveryCommands, sshLine, stepIndex, unwind } from './unwind.js';
 
-export type { RunIO } from './tasks.js';
+export type { LiveRun, RunIO } from './tasks.js';
 
 interface Planned {
   step: Step;
@@ -196,6 +196,9 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
   const writes = options.action !== 'check' && !options.dryRun;
   const transports: Transport[] = [];
   let open: Omit<Started, 'store'> | undefined;
+  let scopeOf: RunScope | undefined;
+  const live: LiveRun = { report, changed: () => scopeOf?.changed === true || (open !== undefined && !open.journal.empty), finished: false };
+  io.track?.(live);
   try {
     const project = new RemotePath(runbook.project(params));
     const apply = runbook.apply(params);
@@ -217,6 +220,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const read = store.get(journalRead);
     journal.learn(read.location);
     const scope = new RunScope(session, runbook, params, store, read.events, journal);
+    scopeOf = scope;
     const legacy: LegacyReader | undefined = runbook.legacyJournal ? (event) => runbook.legacyJournal!(event, params) : undefined;
 
     const unfinished = findUnfinished(read.events, session.runId, legacy);    if (unfinished !== undefined) {
@@ -309,6 +313,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     // The run's connection may have been replaced by a reconnect: close the one in use, and the first.
     const current = open?.session.transport;
     for (const t of new Set([...transports, ...(current ? [current] : [])])) await t.close().catch(() => {});
+    live.finished = true;
   }
 }
 

@@ -15,6 +15,7 @@ const HEADLINES: Record<RunReport['outcome'], string> = {
   'failed-and-restored': 'Failed, and the host was rolled back to its previous state',
   'failed-not-restored': 'FAILED, and the host is NOT back to its previous state',
   'could-not-start': 'Could not start: nothing was changed',
+  'not-started': 'Not started: never contacted (a signal came while it waited its turn)',
 };
 
 export interface SummaryOptions {

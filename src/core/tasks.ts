@@ -1,7 +1,7 @@
 // The task list an operator watches: each step and check a listr2 task, each with its report entry.
 import { ListrLogger, ListrLogLevels, ProcessOutput, type ListrTask, type LoggerFieldOptions } from 'listr2';
 import { messageOf } from '../errors.js';
-import type { StepReport } from './report.js';
+import type { RunReport, StepReport } from './report.js';
 import type { InterruptState } from './session.js';
 import type { RunOptions } from './options.js';
 import type { Transport } from '../transport/transport.js';
@@ -21,6 +21,18 @@ export interface RunIO {
   color?: boolean;
   /** The title of each step as it starts, for a fleet's per-host task group. */
   onProgress?: (line: string) => void;
+  /** Where the plan and other prose go instead of `output` (a fleet collects each host's, or labels its lines). */
+  text?: (text: string) => void;
+  /** Hears of each run as it starts, so a stop at once (a second Ctrl-C) can still print the report so far. */
+  track?: (live: LiveRun) => void;
+}
+
+/** A run in progress: its report so far, and whether it has changed the host (or took over a run that had). */
+export interface LiveRun {
+  report: RunReport;
+  changed(): boolean;
+  /** Set once the run's report is final and its lock released. */
+  finished: boolean;
 }
 
 // A failed task's line is "✖ title", without listr2's "[FAILED: message]": the message is said once, by the summary
@@ -45,7 +57,9 @@ export function listrOptions(io: RunIO) {
 }
 
 export function write(io: RunIO, text: string): void {
-  if (io.renderer !== 'silent') io.output.write(text.endsWith('\n') ? text : `${text}\n`);
+  const line = text.endsWith('\n') ? text : `${text}\n`;
+  if (io.text !== undefined) io.text(line);
+  else if (io.renderer !== 'silent') io.output.write(line);
 }
 
 // Runs one step's work and fills its report entry; the entry is pushed before any await, so entries keep step order.

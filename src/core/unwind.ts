@@ -70,6 +70,7 @@ export async function unwind(scope: RunScope, io: RunIO, index: StepIndex): Prom
   // A second signal during the rollback is handled by the CLI; the rollback itself must not be interrupted.
   const ctx: ExecContext = { ...scope.execContext(scope.session.execAlways), checkpoint: () => {} };
   let restoreFailed = false;
+  let unreachable: unknown;
   const task = (action: UndoAction): ListrTask => ({
     title: action.undo.title,
     task: async (_, task) => {
@@ -86,8 +87,16 @@ export async function unwind(scope: RunScope, io: RunIO, index: StepIndex): Prom
           detail = await action.undo.run(ctx, action.record);
         } catch (error) {
           if (error instanceof AppError && !(error instanceof ConnectionLostError)) throw error;
+          // One reconnect cycle per rollback: once it failed, the host is unreachable and each later action fails at
+          // once (a dead host must not cost a full backoff per action).
+          if (unreachable !== undefined) throw unreachable;
           task.title = `${title}: the connection dropped (${messageOf(error)}); reconnecting`;
-          await reconnect(scope, io);
+          try {
+            await reconnect(scope, io);
+          } catch (failed) {
+            unreachable = failed;
+            throw failed;
+          }
           detail = await action.undo.run(ctx, action.record);
         }
         report.actions.push({ id, title, status: 'done', detail });

@@ -3,7 +3,7 @@
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
-import { AppError, CommandTimeoutError, ConnectionLostError, StartError, messageOf } from '../errors.js';
+import { AppError, CommandTimeoutError, ConnectionLostError, HostTimeoutError, StartError, messageOf } from '../errors.js';
 import { underPosixShell } from '../shell/quote.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
 import { hostKeyAlgorithms } from './host-key-algorithms.js';
@@ -117,6 +117,9 @@ function authMethods(user: string, credentials: Credentials): AnyAuthMethod[] {
   return methods;
 }
 
+const KEEPALIVE_COUNT_MAX = 3;
+const keepaliveIntervalMs = (connectTimeoutMs: number): number => Math.max(1_000, Math.round(connectTimeoutMs / 3));
+
 // OpenSSH 9.2's default lists, less what ssh2 lacks: with no config, ssh2 offers nothing ssh would not.
 const DEFAULT_ALGORITHMS: Record<AlgorithmKind, string[]> = Object.fromEntries(
   (['cipher', 'hmac', 'kex', 'serverHostKey'] as const).map((kind) => [kind, forSsh2(kind, assembleAlgorithms(kind, undefined))]),
@@ -132,8 +135,10 @@ function connectConfig(hop: Hop, credentials: Credentials, policy: KnownHostsPol
     ...(sock !== undefined ? { sock } : {}),
     authHandler: authMethods(hop.user, credentials),
     readyTimeout: timeoutMs,
-    keepaliveInterval: 10_000,
-    keepaliveCountMax: 3,
+    // A host that stops answering (hung, SIGSTOPped, a dead link) is found within about the connect timeout, not
+    // only when a command's own timeout ends: four keepalives a third of it apart, none answered.
+    keepaliveInterval: keepaliveIntervalMs(timeoutMs),
+    keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     algorithms: {
       cipher: hop.algorithms.cipher,
       hmac: hop.algorithms.hmac,
@@ -281,7 +286,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
       ssh.connection?.on('error', () => {});
       const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${proxyCommandLabel(settings.proxyCommand.command)}`] : []), ...settings.jumps.map((jump) => address(jump))];
       const label = `${address(hop)}${route.length > 0 ? ` via ${route.join(', ')}` : ''}`;
-      return new SshTransport(ssh, label, closeBastions);
+      return new SshTransport(ssh, label, closeBastions, DEFAULT_MAX_CHANNELS, (KEEPALIVE_COUNT_MAX + 1) * keepaliveIntervalMs(target.connectTimeoutMs));
     }
     throw new Error('no host to connect to');
   } catch (error) {
@@ -293,18 +298,35 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
 
 class SshTransport implements Transport {
   private readonly channels: ChannelSlots;
+  /** Set when the host stopped answering keepalives: every command from then on fails at once, as a timeout. */
+  private hung: string | undefined;
+  private closed = false;
 
   constructor(
     private readonly ssh: NodeSSH,
     readonly label: string,
     private readonly closeBastions: () => void,
     maxChannels: number = DEFAULT_MAX_CHANNELS,
+    silenceMs = 0,
   ) {
     this.channels = new ChannelSlots(maxChannels);
+    ssh.connection?.on('error', (error: Error & { level?: string }) => {
+      if (error.level === 'client-timeout') this.hung = `${label} stopped answering: no reply to SSH keepalives for ${Math.round(silenceMs / 1000)} s`;
+    });
+    ssh.connection?.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  // A dead connection fails a command at once: as a timeout when the host went silent, else as a drop.
+  private throwIfDead(command: string): void {
+    if (this.hung !== undefined) throw new HostTimeoutError(this.hung);
+    if (this.closed) throw new ConnectionLostError(this.label, command);
   }
 
   // At most maxChannels at once on the connection; a command waits for a free channel, and its timeout starts then.
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    this.throwIfDead(command);
     try {
       return await this.channels.run(() => this.execNow(command, options));
     } catch (error) {
@@ -341,7 +363,12 @@ class SshTransport implements Transport {
       }, options.timeoutMs);
     });
     try {
-      const result = await Promise.race([run, timeout]);
+      const result = await Promise.race([run, timeout]).catch((error: unknown) => {
+        // The channel ended because the keepalives went unanswered: a timeout, not a failure of the command.
+        if (this.hung !== undefined && !(error instanceof HostTimeoutError)) throw new HostTimeoutError(this.hung);
+        throw error;
+      });
+      if (this.hung !== undefined && typeof result.code !== 'number') throw new HostTimeoutError(this.hung);
       return {
         command,
         stdout: Buffer.concat(stdout),

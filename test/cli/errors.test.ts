@@ -89,7 +89,7 @@ describe('usage errors', () => {
 
   it('a bad number names what was typed, not NaN', async () => {
     await expect(parse(['--port', 'ssh', '--dry-run'])).rejects.toThrow('--port must be a whole number from 1 to 65535, not "ssh"');
-    await expect(parse(['--settle', 'soon', '--dry-run'])).rejects.toThrow('--settle must be a number of seconds ≥ 0, not "soon"');
+    await expect(parse(['--settle', 'soon', '--dry-run'])).rejects.toThrow('--settle must be a number of seconds from 0 to 3600, not "soon"');
   });
 });
 

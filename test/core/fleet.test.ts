@@ -19,7 +19,7 @@ describe('targets', () => {
   ])('%s', (text, target) => expect(parseTargetLine(text)).toEqual(target));
 
   it('reads a hosts file with comments and blank lines', () => {
-    expect(hostsFileLines('# proxies\nproxy-1\n\n op@proxy-2:2222 https://two.example # the second\n')).toEqual(['proxy-1', 'op@proxy-2:2222 https://two.example']);
+    expect(hostsFileLines('# proxies\nproxy-1\n\n op@proxy-2:2222 https://two.example # the second\n')).toEqual([{ text: 'proxy-1', line: 2 }, { text: 'op@proxy-2:2222 https://two.example', line: 4 }]);
   });
 
   it('the exit code is the worst host\'s', () => {

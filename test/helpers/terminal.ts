@@ -11,8 +11,8 @@ export const hasScript = (() => {
   }
 })();
 
-// Runs argv under a pty; answers `answer` once `waitFor` shows up in the output.
-export function underTerminal(argv: string[], waitFor: string, answer: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+// Runs argv under a pty; answers `answer` once `waitFor` shows up in the output (or calls it, to send a signal).
+export function underTerminal(argv: string[], waitFor: string, answer: string | (() => void), env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
   const command = shellJoin(argv);
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
@@ -21,7 +21,8 @@ export function underTerminal(argv: string[], waitFor: string, answer: string, e
     output += chunk.toString();
     if (!answered && output.includes(waitFor)) {
       answered = true;
-      child.stdin.write(answer);
+      if (typeof answer === 'string') child.stdin.write(answer);
+      else answer();
     }
   };
   child.stdout.on('data', onData);
