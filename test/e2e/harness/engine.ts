@@ -6,7 +6,7 @@
 //
 // The base image the project's Dockerfile names (nginx:1.27-alpine) is made offline with `docker import`
 // from this machine's nginx, envsubst, printenv and busybox with their shared libraries.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,6 +43,8 @@ export interface Engine {
   // `docker …` as root against this engine.
   docker(args: readonly string[], o?: { input?: string; cwd?: string; timeoutMs?: number }): Promise<ExecResult>;
   dockerSync(args: readonly string[]): string;
+  // The same, with stdout and stderr together and never throwing (docker logs writes on both).
+  dockerSyncAll(args: readonly string[]): string;
   // Every container gone (killed), dangling images pruned: a clean engine, base image kept.
   clear(): Promise<void>;
   // Processes living in the namespace (dockerd, containerd, shims, container processes, in-namespace helpers).
@@ -216,6 +218,10 @@ export async function startEngine(o: { name: string; group: string; dir: string 
   const docker = (args: readonly string[], x: { input?: string; cwd?: string; timeoutMs?: number } = {}) =>
     run('docker', args, { env: dockerEnv, timeoutMs: x.timeoutMs ?? 60_000, ...(x.cwd ? { cwd: x.cwd } : {}), ...(x.input !== undefined ? { input: x.input } : {}) });
   const dockerSync = (args: readonly string[]) => execFileSync('docker', args, { env: dockerEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const dockerSyncAll = (args: readonly string[]) => {
+    const r = spawnSync('docker', args, { env: dockerEnv, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  };
 
   const stop = async () => {
     // dockerd stops its containers (shutdown-timeout 2 s), then containerd; whatever is left in the
@@ -260,6 +266,7 @@ export async function startEngine(o: { name: string; group: string; dir: string 
       version: { engine: server.stdout.trim(), compose: compose.stdout.trim(), client: client.stdout.trim() },
       docker,
       dockerSync,
+      dockerSyncAll,
       async clear() {
         const ids = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
         if (ids.length) {

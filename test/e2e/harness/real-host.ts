@@ -17,7 +17,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,8 +186,9 @@ export function realHostPrerequisites(): string[] {
   return missing;
 }
 
+// AWF_E2E_USER_PREFIX lets two checkouts on one machine run their e2e suites side by side.
 function defaultUser(): string {
-  return `awf-e2e-w${process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? '0'}`;
+  return `${process.env.AWF_E2E_USER_PREFIX ?? 'awf-e2e-w'}${process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? '0'}`;
 }
 
 // One harness per user at a time: a lock file naming the owning pid (a dead owner's lock is taken over).
@@ -550,14 +550,7 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
         const s = readContainer();
         return s && pred(s) ? s : undefined;
       }, timeoutMs),
-    containerLogs: () => {
-      try {
-        return execFileSync('docker', ['logs', CONTAINER], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DOCKER_HOST: engine.dockerHost }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      } catch (error) {
-        const e = error as { stdout?: string; stderr?: string };
-        return `${e.stdout ?? ''}${e.stderr ?? ''}`;
-      }
-    },
+    containerLogs: () => engine.dockerSyncAll(['logs', CONTAINER]),
     dockerEvents: (sinceMs) => {
       const until = Date.now() / 1000 + 0.001;
       const out = engine.dockerSync(['events', '--since', (sinceMs / 1000).toFixed(3), '--until', until.toFixed(3), '--format', '{{json .}}']);
