@@ -4,7 +4,7 @@ import { dockerExec, dockerInspect } from './cmd-docker.js';
 import { composeExec, composeRun } from './cmd-exec.js';
 import { composeLogs } from './cmd-logs.js';
 import { composePs } from './cmd-ps.js';
-import { composeRestart } from './cmd-restart.js';
+import { composeRestart, composeStop } from './cmd-restart.js';
 import { composeUp } from './cmd-up.js';
 import { composeVersion } from './cmd-version.js';
 import type { ComposeCommand } from './context.js';
@@ -21,6 +21,7 @@ const COMPOSE_COMMANDS: Readonly<Record<string, ComposeCommand>> = {
   exec: composeExec,
   run: composeRun,
   restart: composeRestart,
+  stop: composeStop,
   config: composeConfig,
 };
 

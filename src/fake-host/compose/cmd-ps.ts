@@ -67,7 +67,8 @@ function psObject(c: Container, state: string, status: string, exitCode: number,
   return {
     Command: commandCell(true, c.entryPath),
     CreatedAt: goTimeString(c.createdAt),
-    ExitCode: exitCode,
+    // Compose fills ExitCode for an exited container only: a restarting one says 0 (its code is in Status).
+    ExitCode: state === 'exited' ? exitCode : 0,
     Health: '',
     ID: c.id,
     Image: c.image.ref,
