@@ -197,6 +197,20 @@ describe.skipIf(skip)('Compose contract: the fake host emulator answers as real 
       await sshFake(`cat > ${shellJoin([target.dir.join('proxy-configs', 'ocapistaine.conf.template')])} <<'EOF'\n${real.fixedTemplate}EOF`);
     });
 
+    test('a build step that fails: exit 17, the progress on stdout, "failed to solve" on stderr', async () => {
+      fake.faults.add('build-fails');
+      await real.setFault('build-fails');
+      try {
+        const r = await both('build-fails', composeCommands.build(target));
+        expect(streams(r.fake), explain('build-fails')).toEqual(streams(r.real));
+        expect(r.real.code).toBe(17);
+        for (const x of [r.fake, r.real]) expect(x.stderr).toMatch(/^failed to solve: /m);
+      } finally {
+        fake.faults.delete('build-fails');
+        await real.clearFault('build-fails');
+      }
+    });
+
     test('build: exit 0, the same streams', async () => {
       const r = await both('build', composeCommands.build(target));
       expect(r.real.code, explain('build')).toBe(0);
