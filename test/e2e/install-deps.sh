@@ -117,7 +117,7 @@ if [[ -z "$compose_ok" ]]; then
   rm -f "$TRIXIE_DIR"/docker-compose_*.deb
   if id _apt >/dev/null 2>&1; then chown _apt "$TRIXIE_DIR"; fi
   (cd "$TRIXIE_DIR" && apt-get -qq "${apt_trixie[@]}" download docker-compose) || give_up "apt-get download docker-compose (trixie) failed"
-  deb=$(ls "$TRIXIE_DIR"/docker-compose_*.deb 2>/dev/null | head -n1)
+  deb=$(ls "$TRIXIE_DIR"/docker-compose_*.deb 2>/dev/null | head -n1 || true)
   [[ -n "$deb" ]] || give_up "apt-get download docker-compose left no .deb in $TRIXIE_DIR"
   rm -rf "$TRIXIE_DIR/unpacked" && mkdir -p "$TRIXIE_DIR/unpacked"
   dpkg -x "$deb" "$TRIXIE_DIR/unpacked"
