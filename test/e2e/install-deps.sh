@@ -73,7 +73,9 @@ if [[ ${#missing[@]} -eq 0 && -n "$compose_ok" ]]; then
 fi
 
 if [[ $(id -u) -ne 0 ]]; then
-  give_up "missing ${missing[*]}${compose_ok:+}${compose_ok:- Compose v2 ($PLUGIN)}; run this script as root"
+  lacking=("${missing[@]}")
+  if [[ -z "$compose_ok" ]]; then lacking+=("Compose v2 ($PLUGIN)"); fi
+  give_up "missing ${lacking[*]}; run this script as root"
 fi
 
 # Keep the packages' own services from starting (they would listen on :22 and :80, and dockerd on
