@@ -75,10 +75,11 @@ function paths(name: string) {
 export async function removeEngineLeftovers(name: string): Promise<void> {
   const p = paths(name);
   if (existsSync(`/run/netns/${name}`)) {
+    // Orphans of a dead run (or stragglers after dockerd stopped): nothing there needs a clean shutdown.
     for (let round = 0; round < 3; round++) {
       const pids = netnsPids(name);
       if (!pids.length) break;
-      await terminate(pids, round === 0 ? 3000 : 500);
+      await terminate(pids, 300);
     }
     await run('ip', ['netns', 'delete', name]);
   }
