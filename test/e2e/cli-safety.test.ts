@@ -1,9 +1,9 @@
 // Faults 10–12 of issue 3, through the built CLI on the real host: the SSH connection drops after the
 // template was written (10), Ctrl-C while `docker compose build` runs (11), and the template changes on
-// the host between the plan and the write (12). The switches live in the test host: a `docker` wrapper
-// in ~/bin that holds `build` for a moment before it runs the real client, sshd's connections cut by the harness (and logins refused for a
+// the host between the plan and the write (12). The switches live in the test host: a build whose last
+// step holds for a moment (host.holdNextBuild), sshd's connections cut by the harness (and logins refused for a
 // while), a third party's edit. Fault 10 rests on the host journal: the next run finds the unfinished one.
-import { chmodSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execa } from 'execa';
 import { allOutputs, CLI_PATH, cliEnv, cliMissing, explain, finish, hostFlags, REPO, runCli, spawnCli, staleBuildWarning, type CliResult } from './cli.js';
@@ -22,25 +22,9 @@ const SCRIPT = '/usr/bin/script';
 
 const identity = (c: ContainerState | undefined) => ({ id: c?.id, startedAtMs: c?.startedAtMs, restartCount: c?.restartCount, nginxPid: c?.nginxPid, imageId: c?.imageId });
 
-// A `docker` in ~/bin (first on the remote user's PATH) that holds the first `build` for `seconds`, marking
-// when it starts, then runs the real docker client. reset() provisions an empty ~/bin again.
-function holdFirstBuild(host: RealHost, seconds: number): { started: () => boolean } {
-  const hook = [
-    '#!/bin/sh',
-    'case " $* " in',
-    `  *" build "*) if [ ! -e "$HOME/.hold-build.done" ]; then : > "$HOME/.hold-build.started"; sleep ${seconds}; : > "$HOME/.hold-build.done"; fi ;;`,
-    'esac',
-    `exec ${shellJoin([host.dockerClient])} "$@"`,
-    '',
-  ].join('\n');
-  host.writeFile('bin/docker', hook);
-  chmodSync(`${host.home}/bin/docker`, 0o755);
-  return { started: () => existsSync(`${host.home}/.hold-build.started`) };
-}
-
 // Apply with the SSH connection dropped once the build has started on the host; `beforeDrop` runs just before.
 async function applyDroppingDuringBuild(host: RealHost, beforeDrop: () => void = () => {}): Promise<CliResult> {
-  const hold = holdFirstBuild(host, 2);
+  const hold = host.holdNextBuild(2);
   const args = [...hostFlags(host), '--yes', '--json'];
   const started = Date.now();
   const child = spawnCli(args);
@@ -69,7 +53,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): interruptions and races on a re
 
     beforeAll(async () => {
       await host.reset();
-      const hold = holdFirstBuild(host, 1);
+      const hold = host.holdNextBuild(1);
       before = host.container();
       since = Date.now();
       const args = [...hostFlags(host), '--yes', '--json'];

@@ -26,6 +26,7 @@ import { startSshd, type Sshd } from './sshd.js';
 import {
   ensureUser,
   isAlive,
+  listProcesses,
   mustRun,
   processesOfUid,
   run,
@@ -145,6 +146,9 @@ export interface RealHost {
   readFile(relToHome: string): string;
   writeFile(relToHome: string, content: string | Buffer): void;
   setFault(name: FaultName, o?: { scope?: FaultScope }): Promise<void>;
+  // The next `docker compose build` holds for `seconds` in its last step; started() says once it holds
+  // (and from then on no later build holds).
+  holdNextBuild(seconds: number): { started: () => boolean };
   clearFault(name: FaultName): Promise<void>;
   clearFaults(): Promise<void>;
   setUpstreamMode(mode: UpstreamMode): void;
@@ -355,9 +359,9 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
   const fixedTemplate = readFileSync(FIXED_TEMPLATE_PATH, 'utf8');
   const upstreamUrl = `https://127.0.0.1:${upstream.port}`;
   const home = u.home;
-  // ~/bin first (empty; a test may put a docker wrapper there), then the system's docker client.
-  const userPath = `${home}/bin:/usr/local/bin:/usr/bin:/bin`;
-  const dockerClient = findDockerClient('/usr/local/bin:/usr/bin:/bin');
+  // The system's PATH: the docker client is the one installed there.
+  const userPath = '/usr/local/bin:/usr/bin:/bin';
+  const dockerClient = findDockerClient(userPath);
   const userEnv = {
     HOME: home,
     USER: u.name,
@@ -379,7 +383,6 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
     chmodSync(home, 0o755);
     mkdirSync(join(home, '.ssh'), { mode: 0o700 });
     writeFileSync(join(home, '.ssh', 'authorized_keys'), clientPub + '\n', { mode: 0o600 });
-    mkdirSync(join(home, 'bin'));
     // The docker context that points the client (and Compose) at the test engine.
     const contextMeta = join(home, '.docker', 'contexts', 'meta', createHash('sha256').update(DOCKER_CONTEXT).digest('hex'));
     mkdirSync(contextMeta, { recursive: true, mode: 0o700 });
@@ -530,6 +533,20 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
       writeFileSync(path, JSON.stringify({ scope: o.scope ?? 'changed' }) + '\n', { mode: 0o644 });
       chownSync(path, u.uid, u.gid);
       await upstream.sync();
+    },
+    holdNextBuild(seconds) {
+      // A duration no other process has, to find the build step's `sleep` in the process table.
+      const token = `${Math.floor(seconds)}.${String(Math.floor(Math.random() * 9000) + 1000)}`;
+      const file = join(e2eDir, 'faults', 'hold-build');
+      writeFileSync(file, `${token}\n`);
+      chownSync(file, u.uid, u.gid);
+      return {
+        started: () => {
+          const holding = listProcesses().some((p) => p.cmdline === `sleep ${token}` && p.state !== 'Z');
+          if (holding) rmSync(file, { force: true });
+          return holding;
+        },
+      };
     },
     async clearFault(name) {
       rmSync(faultPath(name), { force: true });

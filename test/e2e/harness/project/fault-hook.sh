@@ -13,6 +13,9 @@ on() {
   ! cmp -s "$template" /e2e/baseline.template
 }
 
+# A held build (host.holdNextBuild): this step sleeps, so a test can act while `docker compose build` runs.
+if [ -f /e2e/faults/hold-build ]; then sleep "$(cat /e2e/faults/hold-build)"; fi
+
 if on build-fails; then
   echo "ERROR: failed to copy files: copy file range failed: no space left on device" >&2
   exit 1
