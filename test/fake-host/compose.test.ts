@@ -200,6 +200,19 @@ describe('docker compose: build and up', () => {
     expect(host.container()?.startedAt).toBeGreaterThanOrEqual(before?.startedAt ?? 0);
   });
 
+  it('stops the container (Exited (0), logs kept, exec refused) until a restart starts it again', async () => {
+    const r = await inProject(session, 'docker compose stop ocapistaine');
+    expect(r).toMatchObject({ code: 0, out: '', err: ' Container vaettir-ocapistaine-1  Stopping\n Container vaettir-ocapistaine-1  Stopped\n' });
+    expect((await inProject(session, 'docker compose ps --format json ocapistaine')).out).toBe('');
+    const all = JSON.parse((await inProject(session, 'docker compose ps -a --format json ocapistaine')).out);
+    expect(all).toMatchObject({ State: 'exited', ExitCode: 0 });
+    expect(all.Status).toMatch(/^Exited \(0\) /);
+    expect((await inProject(session, 'docker compose exec -T ocapistaine cat /etc/nginx/nginx.conf')).code).not.toBe(0);
+    expect((await inProject(session, 'docker compose logs --tail 1 ocapistaine')).out).toMatch(/ocapistaine-1 {2}\| /);
+    await inProject(session, 'docker compose restart ocapistaine');
+    expect(host.container()?.state).toBe('running');
+  });
+
   it('fails the build when the template is missing, leaving the image as it was', async () => {
     const image = host.container()?.imageId;
     await inProject(session, 'mv proxy-configs/ocapistaine.conf.template proxy-configs/t.bak');
