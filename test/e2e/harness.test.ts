@@ -339,15 +339,13 @@ describe.skipIf(skip)('the real test host', () => {
       const up = await applyTemplate(host.fixedTemplate);
       expect(up.code).toBe(0);
       expect(lines(up.stderr).at(-1)).toBe(` Container ${CONTAINER}  Started`);
-      await host.waitForContainer((s) => s.status === 'restarting');
-
-      const ps = lines((await remote('docker compose ps --format json ocapistaine')).stdout).map((l) => JSON.parse(l));
+      const ps = await host.whileRestarting(async () => lines((await remote('docker compose ps --format json ocapistaine')).stdout).map((l) => JSON.parse(l)));
       // The exit code shows in Status only: ps --format json says ExitCode 0 while restarting.
       expect(ps[0]).toMatchObject({ State: 'restarting' });
       expect(ps[0].Status).toMatch(/^Restarting \(1\) .+ ago$/);
       const logs = await remote('docker compose logs --no-color --tail 20 ocapistaine');
       expect(lines(logs.stdout).join('\n')).toMatch(/^ocapistaine-1 {2}\| .*\[emerg\] \d+#\d+: "map" directive is not allowed here in \/etc\/nginx\/nginx\.conf:2$/m);
-      const exec = await remote('docker compose exec -T ocapistaine nginx -t');
+      const exec = await host.whileRestarting(() => remote('docker compose exec -T ocapistaine nginx -t'));
       expect(exec.code).not.toBe(0);
       expect(exec.stdout + exec.stderr).toMatch(/is restarting, wait until the container is running/);
       expect((await wsHandshake(wsUrl(), { timeoutMs: 2000 })).status).not.toBe(101);

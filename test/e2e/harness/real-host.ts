@@ -157,6 +157,9 @@ export interface RealHost {
   // The proxy container as the engine sees it (docker inspect), undefined when there is none.
   container(): ContainerState | undefined;
   waitForContainer(pred: (s: ContainerState) => boolean, timeoutMs?: number): Promise<ContainerState>;
+  // Runs fn while the container of a crash loop sits in Docker's back-off (state restarting, not between
+  // two attempts): retried until the container stayed restarting, at the same attempt, throughout fn.
+  whileRestarting<T>(fn: () => Promise<T>): Promise<T>;
   // stdout and stderr of the container (docker logs), together.
   containerLogs(): string;
   // The engine's events since a time (ms): containers created, started, destroyed, images tagged, execs.
@@ -567,6 +570,16 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
         const s = readContainer();
         return s && pred(s) ? s : undefined;
       }, timeoutMs),
+    async whileRestarting(fn) {
+      for (let attempt = 0; ; attempt++) {
+        // From the 3rd restart on, the back-off (≥ 400 ms, doubling) dwarfs an attempt's few milliseconds.
+        const before = await host.waitForContainer((s) => s.status === 'restarting' && s.restartCount >= 3, 30_000);
+        const result = await fn();
+        const after = readContainer();
+        if (after?.status === 'restarting' && after.restartCount === before.restartCount) return result;
+        if (attempt >= 5) throw new Error(`the crash loop never held still through the check (restart ${before.restartCount} → ${after?.restartCount})`);
+      }
+    },
     containerLogs: () => engine.dockerSyncAll(['logs', CONTAINER]),
     dockerEvents: (sinceMs) => {
       const until = Date.now() / 1000 + 0.001;
