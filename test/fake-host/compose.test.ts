@@ -18,7 +18,7 @@ afterAll(async () => {
 
 describe('docker compose: read-only commands', () => {
   it('prints its version, and says so outside a project', async () => {
-    expect(await inProject(session, 'docker compose version')).toMatchObject({ code: 0, out: 'Docker Compose version v2.29.7\n' });
+    expect(await inProject(session, 'docker compose version')).toMatchObject({ code: 0, out: 'Docker Compose version v2.26.1\n' });
     const outside = await session.exec('docker compose ps');
     expect(outside).toMatchObject({ code: 1, out: '', err: 'no configuration file provided: not found\n' });
   });

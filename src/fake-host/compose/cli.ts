@@ -55,10 +55,10 @@ export async function runDocker(emulator: ComposeEmulator, call: DockerInvocatio
         return 0;
       case '--version':
       case '-v':
-        io.out('Docker version 27.3.1, build ce12230\n');
+        io.out('Docker version 20.10.24, build 297e128\n');
         return 0;
       case 'version':
-        io.out('Client: Docker Engine - Community\n Version:           27.3.1\n\nServer: Docker Engine - Community\n Engine:\n  Version:          27.3.1\n');
+        io.out('Client:\n Version:           20.10.24\n\nServer:\n Engine:\n  Version:          20.10.24\n');
         return 0;
       case 'compose':
         return await runCompose(emulator, call, rest, io);
