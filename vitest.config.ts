@@ -20,7 +20,7 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
-      // The real sshd + nginx host: one file at a time, each starts its own host (see test/e2e/README.md).
+      // The real sshd + Docker Engine host: each file starts its own (see test/e2e/README.md); two at once.
       { test: e2eProject },
     ],
   },

@@ -1,5 +1,5 @@
-// Loads the e2e real test host (test/e2e/harness/real-host.ts: OpenSSH sshd + a Compose emulator
-// driving real nginx) from its TypeScript source through bench/ts-hooks.mjs, so the harness is neither
+// Loads the e2e real test host (test/e2e/harness/real-host.ts: OpenSSH sshd + a real Docker Engine and
+// Compose v2 running the nginx container) from its TypeScript source through bench/ts-hooks.mjs, so the harness is neither
 // copied nor compiled into dist/. Only the part of its API the bench uses is typed here.
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';
@@ -16,6 +16,7 @@ export interface BenchRealHost {
   readonly fixedTemplate: string;
   readonly originalTemplate: string;
   readonly logs: { sshd: string };
+  readonly versions: { engine: string; compose: string; client: string };
   readFile(relToHome: string): string;
   reset(): Promise<void>;
   close(): Promise<void>;

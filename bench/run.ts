@@ -131,6 +131,9 @@ function countAccepted(host: BenchRealHost): number {
   }
 }
 
+// The engine the real-host rows ran on (set when the host starts).
+let engineVersions: { engine: string; compose: string; client: string } | undefined;
+
 async function realHostSection(withLatency: boolean, withHost: boolean): Promise<HostResults | { unavailable: string }> {
   const harness = await loadHarness();
   let missing = harness.realHostPrerequisites();
@@ -142,8 +145,9 @@ async function realHostSection(withLatency: boolean, withHost: boolean): Promise
   if (missing.length > 0) return { unavailable: `the real-sshd test host cannot run here: ${missing.join('; ')}` };
 
   const ansibleMissing = withHost ? ensureAnsible(note) : 'not measured (BENCH_ONLY)';
-  note('starting the real test host (OpenSSH sshd, Compose emulator, real nginx, TLS upstream)…');
+  note('starting the real test host (OpenSSH sshd, Docker Engine + Compose v2, nginx container, TLS upstream)…');
   const host = await harness.startRealHost({ user: 'awf-bench' });
+  engineVersions = host.versions;
   const stop = (): void => {
     void host.close().finally(() => process.exit(130));
   };
@@ -332,7 +336,9 @@ async function main(): Promise<void> {
     floorApply = Math.min(s.cmApply.median, s.plainApply.median);
     const floorNoop = Math.min(s.cmNoop.median, s.plainNoop.median);
     const range = (x: Summary | null): string => (x ? `${seconds(x.min)}–${seconds(x.max)}` : 'n/a');
-    out('1. No-op re-run and full apply on the real-sshd test host (OpenSSH sshd, Compose emulator, real nginx)');
+    const v = engineVersions;
+    out(`1. No-op re-run and full apply on the real-sshd test host: OpenSSH sshd, a real Docker Engine ${v?.engine ?? '?'} with Compose ${v?.compose ?? '?'}`);
+    out('   (docker client ' + (v?.client ?? '?') + '), the nginx container built and recreated for real on every apply; the plain-ssh floor runs against the same engine.');
     out(`   apply-ws-fix apply: --settle ${SETTLE_S} (default 3); "apply" excludes the deliberate settle wait of ${SETTLE_S} s, reported on its own row.`);
     out('   plain-ssh: bench/peers/plain-ssh.sh, one `ssh` per seed step; "ControlMaster" reuses ONE connection (ControlMaster=auto, fresh master each run).');
     out(`   ansible: bench/peers/ansible/playbook.yml, Debian's ansible, defaults (ssh ControlPersist=60s, no pipelining), gather_facts: false, fresh ControlPath each run.`);
@@ -379,7 +385,7 @@ async function main(): Promise<void> {
     out('   "the rest": local work between commands, channel set-up not inside a command, the endpoint probes from this machine, the');
     out('   poll sleeps of the running check beyond the settle time, and exit.');
     out();
-    json['realHost'] = { summaries: s, overhead: { noop: ohNoop, apply: ohApply }, raw: h };
+    json['realHost'] = { engine: engineVersions ?? null, summaries: s, overhead: { noop: ohNoop, apply: ohApply }, raw: h };
   }
 
   // ------------------------------------------------------------------ 3. latency

@@ -16,7 +16,7 @@ export type FaultName =
   | 'crash-always';
 
 export const FAULTS: Readonly<Record<FaultName, string>> = Object.freeze({
-  'build-fails': '`docker compose build` fails (exit 1); the image stays as it was',
+  'build-fails': '`docker compose build` fails (exit 17); the image stays as it was',
   'up-fails': '`docker compose up` fails with a daemon error; the old container keeps running untouched',
   'reject-new-config': 'nginx rejects any config with `map $http_upgrade` ("map" directive is not allowed here): crash loop',
   'emerg-logs': 'the container runs, but its logs carry an nginx [emerg] line',

@@ -22,6 +22,7 @@ import {
   backup,
   changingDockerCalls,
   configDirListing,
+  dockerEvents,
   expectBrokenHost,
   expectFixedHost,
   handshake,
@@ -114,7 +115,7 @@ describe.skipIf(skip)('apply-ws-fix (built CLI) on a real host', () => {
       expect(r.stderr).toMatch(/--yes/);
       expect(template(host)).toBe(host.originalTemplate);
       expect(identity(host.container())).toEqual(identity(before));
-      expect(host.dockerCalls().filter((c) => c.time >= since)).toEqual([]);
+      expect(dockerEvents(host, since)).toEqual([]);
     });
 
     test('--yes --json --verbose: exit 0, 101 through real nginx, the seed config byte for byte, the original in the backup', async () => {

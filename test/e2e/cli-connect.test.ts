@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { allOutputs, cliMissing, explain, hostFlags, runCli, staleBuildWarning, type CliResult, type Flags } from './cli.js';
 import { realHostPrerequisites, startRealHost, type ContainerState, type RealHost } from './harness/real-host.js';
 import { freePort } from './harness/system.js';
-import { backup, changingDockerCalls, expectBrokenHost, template } from './host-state.js';
+import { backup, changingDockerCalls, dockerEvents, expectBrokenHost, template } from './host-state.js';
 
 const missing = [...realHostPrerequisites(), ...[cliMissing()].filter((m): m is string => m !== undefined)];
 const skip = missing.length > 0 && !process.env.CI;
@@ -43,9 +43,9 @@ describe.skipIf(skip)('apply-ws-fix (built CLI): bad hosts and bad input change 
   });
 
   const apply = (flags: Flags, ...extra: string[]) => runCli([...hostFlags(host, flags), '--yes', '--json', ...extra]);
-  // Nothing ran on the host: no docker call at all (or only reads), the same container, the original template and no backup.
+  // Nothing ran on the host: no engine event at all, not even an exec (or only reads), the same container, the original template and no backup.
   const expectUntouched = async (r: CliResult, o: { reads?: boolean } = {}) => {
-    const calls = o.reads ? changingDockerCalls(host, since) : host.dockerCalls().filter((c) => c.time >= since);
+    const calls = o.reads ? changingDockerCalls(host, since) : dockerEvents(host, since);
     expect(calls, explain(r)).toEqual([]);
     expect(host.container()).toEqual(before);
     expect(template(host)).toBe(host.originalTemplate);

@@ -50,7 +50,7 @@ export function handshake(host: RealHost, timeoutMs = 5000): Promise<HandshakeRe
 
 // The container runs, and has run for a moment (a crash loop shows running first).
 export async function runningContainer(host: RealHost): Promise<ContainerState> {
-  return host.waitForContainer((s) => s.status === 'running' && s.nginxPid > 0, 10_000);
+  return host.waitForContainer((s) => s.status === 'running' && s.nginxPid > 0, 15_000);
 }
 
 // The host as it was before the fix: the original template, the container running the original
@@ -77,11 +77,16 @@ export async function expectFixedHost(host: RealHost): Promise<HandshakeResult> 
   return hs;
 }
 
-// Docker calls made since `since` (ms) that change something: build, up, restart, run, stop, down.
+// What the engine changed since `since` (ms): containers created, started, killed, removed, images built or
+// tagged, as `type action name`. Reads leave no event, except exec (`docker compose exec`), which changes nothing.
 export function changingDockerCalls(host: RealHost, since: number): string[] {
   return host
-    .dockerCalls()
-    .filter((c) => c.time >= since)
-    .map((c) => c.argv.join(' '))
-    .filter((argv) => /\b(build|up|restart|run|stop|start|down|rm|kill)\b/.test(argv));
+    .dockerEvents(since)
+    .filter((e) => !e.action.startsWith('exec_'))
+    .map((e) => `${e.type} ${e.action} ${e.name}`);
+}
+
+// Every engine event since `since` (ms), exec included.
+export function dockerEvents(host: RealHost, since: number): string[] {
+  return host.dockerEvents(since).map((e) => `${e.type} ${e.action} ${e.name}`);
 }

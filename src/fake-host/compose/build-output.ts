@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import type { BuildResult } from './emulator.js';
 
-// BuildKit's plain progress (what Compose prints on stderr without a TTY) for one service's build.
+// BuildKit's plain progress (what Compose 2.26 prints on stdout without a TTY) for one service's build.
 export function buildProgress(service: string, dockerfilePath: string, ref: string, result: BuildResult): string {
   const out: string[] = ['#0 building with "default" instance using docker driver', ''];
   const dockerfileName = basename(dockerfilePath);

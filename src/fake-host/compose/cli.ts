@@ -4,7 +4,7 @@ import { dockerExec, dockerInspect } from './cmd-docker.js';
 import { composeExec, composeRun } from './cmd-exec.js';
 import { composeLogs } from './cmd-logs.js';
 import { composePs } from './cmd-ps.js';
-import { composeRestart } from './cmd-restart.js';
+import { composeRestart, composeStop } from './cmd-restart.js';
 import { composeUp } from './cmd-up.js';
 import { composeVersion } from './cmd-version.js';
 import type { ComposeCommand } from './context.js';
@@ -21,6 +21,7 @@ const COMPOSE_COMMANDS: Readonly<Record<string, ComposeCommand>> = {
   exec: composeExec,
   run: composeRun,
   restart: composeRestart,
+  stop: composeStop,
   config: composeConfig,
 };
 
@@ -54,10 +55,10 @@ export async function runDocker(emulator: ComposeEmulator, call: DockerInvocatio
         return 0;
       case '--version':
       case '-v':
-        io.out('Docker version 27.3.1, build ce12230\n');
+        io.out('Docker version 20.10.24, build 297e128\n');
         return 0;
       case 'version':
-        io.out('Client: Docker Engine - Community\n Version:           27.3.1\n\nServer: Docker Engine - Community\n Engine:\n  Version:          27.3.1\n');
+        io.out('Client:\n Version:           20.10.24\n\nServer:\n Engine:\n  Version:          20.10.24\n');
         return 0;
       case 'compose':
         return await runCompose(emulator, call, rest, io);

@@ -31,10 +31,14 @@ export function buildService(ctx: ComposeContext, name: string, quiet = false): 
   if (!service?.build) return 0;
   const result = ctx.emulator.buildImage(ctx.project, service, ctx.emulator.now());
   const progress = buildProgress(name, service.build.dockerfile, ctx.emulator.imageRef(ctx.project, service), result);
+  // Compose 2.26 without a terminal: BuildKit's progress on stdout; a failure's `failed to solve: …` on
+  // stderr, exit 17.
   if (!result.ok) {
-    ctx.io.err(progress);
-    return 1;
+    const cut = progress.lastIndexOf('failed to solve: ');
+    ctx.io.out(progress.slice(0, cut));
+    ctx.io.err(progress.slice(cut));
+    return 17;
   }
-  if (!quiet) ctx.io.err(progress);
+  if (!quiet) ctx.io.out(progress);
   return 0;
 }

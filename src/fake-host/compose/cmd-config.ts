@@ -20,7 +20,8 @@ export async function composeConfig(ctx: ComposeContext): Promise<number> {
   const services = named ?? [...ctx.project.services.values()].filter((s) => isActive(s, ctx.profiles));
   if (flags.has('quiet')) return 0;
   if (flags.has('services')) {
-    ctx.io.out(services.map((s) => `${s.name}\n`).join(''));
+    // Compose lists the names sorted, whatever their order in the file.
+    ctx.io.out(services.map((s) => s.name).sort().map((name) => `${name}\n`).join(''));
     return 0;
   }
   if (flags.has('profiles')) {

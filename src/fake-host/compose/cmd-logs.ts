@@ -14,7 +14,7 @@ const FLAGS = [
   { long: 'index', value: true },
 ];
 
-// docker compose logs: "<service>-1  | line" on stdout, per container, --tail per container.
+// docker compose logs: "ESC[2K<service>-1  | line" on stdout (what the container wrote on stderr too), per container, --tail per container.
 export async function composeLogs(ctx: ComposeContext): Promise<number> {
   const flags = parseFlags(ctx.args, FLAGS, true);
   if (flags.has('follow')) {
@@ -40,7 +40,8 @@ export async function composeLogs(ctx: ComposeContext): Promise<number> {
     const prefix = flags.has('no-log-prefix') ? '' : `${`${c.service}-1`.padEnd(width)} | `;
     for (const e of entries) {
       const stamp = flags.has('timestamps') ? `${rfc3339Nano(e.at)} ` : '';
-      lines.push({ at: e.at, text: `${prefix}${stamp}${e.text}\n` });
+      // Compose 2.26 starts every line with the erase-line sequence, even with --no-color and no terminal.
+      lines.push({ at: e.at, text: `\x1b[2K${prefix}${stamp}${e.text}\n` });
     }
   }
   lines.sort((a, b) => a.at - b.at);

@@ -19,3 +19,19 @@ export async function composeRestart(ctx: ComposeContext): Promise<number> {
     return 0;
   });
 }
+
+// docker compose stop [SERVICE...]: the container stays, Exited (0), its logs kept (as Docker's SIGTERM to nginx).
+export async function composeStop(ctx: ComposeContext): Promise<number> {
+  const flags = parseFlags(ctx.args, FLAGS, true);
+  const services = flags.positionals.length > 0 ? selectServices(ctx, flags.positionals) : [...ctx.project.services.values()];
+  return ctx.emulator.exclusive(async () => {
+    for (const service of services) {
+      const container = ctx.emulator.containerOf(ctx.project.name, service.name);
+      if (!container) continue;
+      event(ctx, container.name, 'Stopping');
+      if (container.stoppedAt === undefined) ctx.emulator.stop(container, ctx.emulator.now());
+      event(ctx, container.name, 'Stopped');
+    }
+    return 0;
+  });
+}

@@ -1,7 +1,8 @@
 import type { ComposeContext } from './context.js';
 import { parseFlags } from './flags.js';
 
-export const COMPOSE_VERSION = '2.29.7';
+// The Compose and Docker versions whose behaviour the emulator follows (checked by test/e2e/compose-contract.test.ts).
+export const COMPOSE_VERSION = '2.26.1';
 
 // docker compose version [--short] [--format json].
 export async function composeVersion(ctx: Pick<ComposeContext, 'io' | 'args'>): Promise<number> {

@@ -37,10 +37,12 @@ export function execInContainer(emulator: ComposeEmulator, view: ContainerView, 
     case 'ash':
       return notEmulated(io, argv);
     default:
-      io.err(
-        `OCI runtime exec failed: exec failed: unable to start container process: exec: "${command ?? ''}": executable file not found in $PATH: unknown\n`,
+      // As Docker 20.10 (runc 1.1) answers through Compose 2.26: exit 126, the runtime's message on stdout
+      // (CRLF-terminated), nothing on stderr. Newer engines exit 127; a caller must accept both.
+      io.out(
+        `OCI runtime exec failed: exec failed: unable to start container process: exec: "${command ?? ''}": executable file not found in $PATH: unknown\r\n`,
       );
-      return 127;
+      return 126;
   }
 }
 
