@@ -7,7 +7,8 @@
 // Where the two differ, real Compose is right and the emulator is fixed.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { composeCommands, type ComposeTarget } from '../../src/compose/commands.js';
-import { findNginxErrors, parsePsJson } from '../../src/compose/parse.js';
+import { parsePsJson } from '../../src/compose/parse.js';
+import { findNginxErrors } from '../../runbooks/ocapistaine-ws-fix/nginx-errors.js';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { andThen, RemotePath, shellJoin } from '../../src/shell/quote.js';
 import { realHostPrerequisites, startRealHost, type RealHost } from './harness/real-host.js';
@@ -154,7 +155,7 @@ describe.skipIf(skip)('Compose contract: the fake host emulator answers as real 
     });
 
     test('run --rm nginx -t of a good config: the same exit code and streams', async () => {
-      const r = await both('nginx-t', composeCommands.testConfig(target));
+      const r = await both('nginx-t', composeCommands.run(target, ['nginx', '-t']));
       expect(streams(r.fake), explain('nginx-t')).toEqual(streams(r.real));
       expect(r.real.code).toBe(0);
       for (const x of [r.fake, r.real]) expect(x.stderr).toMatch(/syntax is ok/);
@@ -218,7 +219,7 @@ describe.skipIf(skip)('Compose contract: the fake host emulator answers as real 
     });
 
     test('run --rm nginx -t: exit 1, the [emerg] on the same stream', async () => {
-      const r = await both('nginx-t-rejected', composeCommands.testConfig(target));
+      const r = await both('nginx-t-rejected', composeCommands.run(target, ['nginx', '-t']));
       expect(streams(r.fake), explain('nginx-t-rejected')).toEqual(streams(r.real));
       expect(r.real.code).toBe(1);
       for (const x of [r.fake, r.real]) expect(findNginxErrors(x.stderr).join('\n')).toMatch(/\[emerg\] .*"map" directive is not allowed here/);
