@@ -38,6 +38,23 @@ async function nginxErrors(ctx: Ctx, error: StepError): Promise<Diagnosis | null
   }
   const evidence = emergEvidence(maskSecrets(text, [TARGET_VARIABLE]), DESIRED);
   if (evidence.length === 0) return null;
+  // A port nginx cannot bind fails whatever the config: the config this run installed is not the cause.
+  if (evidence.some((line) => /bind\(\) to \S+ failed|Address (already )?in use/i.test(line))) {
+    return {
+      cause: 'nginx cannot bind its port: something else holds it, so the original config cannot start either; the new config is not the cause',
+      remedy: `Find what holds the port on the host (ss -ltnp, docker ps), free it, then docker compose up -d ${ctx.host.params.service} and run again.`,
+      evidence,
+    };
+  }
+  // The entrypoint ran envsubst without a variable list: nginx's own $variables became empty (the map lost its arguments).
+  const blanked = evidence.filter((line) => /invalid number of arguments|unknown "\w*" variable|invalid variable name/.test(line) && /template line \d+: .*\$[a-z_]/.test(line));
+  if (blanked.length > 0 && blanked.length === evidence.filter((line) => line.includes('template line')).length) {
+    return {
+      cause: 'the image\'s entrypoint blanked every $variable: it runs envsubst without a variable list, so nginx\'s own $http_upgrade, $host, … became empty',
+      remedy: `Give envsubst the list: envsubst '\${${TARGET_VARIABLE}}' < template > /etc/nginx/nginx.conf in the entrypoint, rebuild, then run again. The template is not at fault.`,
+      evidence,
+    };
+  }
   if (evidence.some((line) => line.includes('"map" directive is not allowed here'))) {
     return {
       cause: 'the image\'s main nginx config includes the template outside its http {} block, where map is not allowed',
@@ -116,8 +133,12 @@ async function upstream(ctx: Ctx, evidence: string[]): Promise<Diagnosis> {
   const target = textOf(ctx.fact(ctx.host.facts.targetUrl));
   if (target === undefined) return { cause: 'the proxy cannot reach the upstream, and its target URL is unknown', remedy: 'Check the container env and the tunnel.', evidence };
   const probe = await ctx.exec(`${shellJoin(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', '--', new URL(ENDPOINTS.health, target).toString()])} 2>&1 || true`);
-  const fromHost = probe.stdout.toString('utf8').trim().slice(-3);
-  evidence.push(`from the host, GET ${target}${ENDPOINTS.health}: ${fromHost || 'no answer'}`);
+  // curl's status (-w, 000 when there was no answer) and its error line, in whichever order the streams met.
+  const said = probe.stdout.toString('utf8').trim();
+  const status = /^(\d{3})|(\d{3})$/.exec(said);
+  const fromHost = status?.[1] ?? status?.[2] ?? '';
+  const why = (status ? said.replace(status[0], '') : said).trim();
+  evidence.push(`from the host, GET ${target}${ENDPOINTS.health}: ${fromHost === '' || fromHost === '000' ? 'no answer' : fromHost}${why ? ` (${why})` : ''}`);
   evidence.push(...(await localNgrokTunnels(target)));
   if (fromHost === '200') {
     return {

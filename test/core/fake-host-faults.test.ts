@@ -159,3 +159,33 @@ describe('what browsers see', () => {
     expect(await readFile(host.templatePath)).toEqual(BROKEN);
   });
 });
+
+describe('diagnoses that name the real cause', () => {
+  let host: FakeHost;
+  beforeEach(async () => {
+    host = await startFakeHost({ crashWindowMs: 150 });
+  });
+  afterEach(async () => {
+    await host.close();
+  });
+
+  it('blanked variables: the entrypoint\'s envsubst without a list, not "fix the template lines"', async () => {
+    host.faults.add('blank-vars');
+    const { report } = await runAgainst(host);
+    expect(report.diagnosis?.cause).toMatch(/entrypoint blanked every \$variable/);
+    expect(report.diagnosis?.remedy).not.toMatch(/Fix the template lines/);
+  });
+
+  it('a dead upstream: the evidence keeps curl\'s whole error, not its last three characters', async () => {
+    await runAgainst(host);
+    host.faults.add('upstream-down');
+    const { report } = await runAgainst(host);
+    expect(report.diagnosis?.evidence.find((e) => e.startsWith('from the host'))).toMatch(/: no answer \(curl: \(\d+\) .{10,}\)$/);
+  });
+
+  it('a port nobody can bind: the original config cannot start either, and the diagnosis says so', async () => {
+    host.faults.add('crash-always');
+    const { report } = await runAgainst(host);
+    expect(report.diagnosis?.cause).toMatch(/cannot bind its port.*the original config cannot start either/);
+  });
+});
