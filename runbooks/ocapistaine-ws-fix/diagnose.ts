@@ -12,9 +12,18 @@ import { localNgrokTunnels } from './ngrok.js';
 type Ctx = ExecContext & { host: Host };
 
 /** The likely cause of a failed step, or null when there is nothing more to say than the error. */
-export async function diagnose(context: ExecContext, host: Host, error: unknown): Promise<Diagnosis | null> {
+export async function diagnose(context: ExecContext, host: Host, error: unknown, after?: { restored: boolean; failed: string[] }): Promise<Diagnosis | null> {
   if (!(error instanceof StepError)) return null;
   const ctx: Ctx = { ...context, host };
+  // The rollback put the original config back and it crash-loops too: the new config was never the cause.
+  if (after && !after.restored && after.failed.includes('recreate-container') && ['running', 'logs'].includes(error.stepId)) {
+    const found = await nginxErrors(ctx, new StepError('running', error.message));
+    return {
+      cause: `the original config cannot start either: the container crash-loops with it too${found ? ` (${found.cause})` : ''}; the new config is not the cause`,
+      remedy: found?.cause.startsWith('nginx cannot bind') ? found.remedy : 'Read docker compose logs of the service: what fails is outside the template (the port, the image, the host). Fix it, then run again.',
+      evidence: found?.evidence ?? [],
+    };
+  }
   switch (error.stepId) {
     case 'validate':
     case 'running':
@@ -41,7 +50,7 @@ async function nginxErrors(ctx: Ctx, error: StepError): Promise<Diagnosis | null
   // A port nginx cannot bind fails whatever the config: the config this run installed is not the cause.
   if (evidence.some((line) => /bind\(\) to \S+ failed|Address (already )?in use/i.test(line))) {
     return {
-      cause: 'nginx cannot bind its port: something else holds it, so the original config cannot start either; the new config is not the cause',
+      cause: 'nginx cannot bind its port: something else holds it',
       remedy: `Find what holds the port on the host (ss -ltnp, docker ps), free it, then docker compose up -d ${ctx.host.params.service} and run again.`,
       evidence,
     };

@@ -213,7 +213,7 @@ export const ocapistaineWsFix = defineRunbook({
     };
   },
   rollbackChecks: (p) => common(hostOf(p)),
-  diagnose: (ctx, error) => diagnose(ctx, hostOf(ctx.params), error),
+  diagnose: (ctx, error, after) => diagnose(ctx, hostOf(ctx.params), error, after),
   printable: [TARGET_VARIABLE],
   headlines: {
     applied: 'Applied: the WebSocket fix is live and verified',

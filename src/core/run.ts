@@ -292,7 +292,11 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
       if (journal.empty) return finish('failed-nothing-changed', exitFor(true), error);
       report.rollback = await unwind(scope, io, index);
       if (report.rollback.restored) markRolledBack(report, planned);
-      else report.recovery = recoveryCommands(scope, index, spec.steps);
+      else {
+        report.recovery = recoveryCommands(scope, index, spec.steps);
+        const failed = report.rollback.actions.filter((a) => a.status === 'failed').map((a) => a.id);
+        report.diagnosis = (await runbook.diagnose?.(scope.execContext(), error, { restored: false, failed }).catch(() => null)) ?? report.diagnosis;
+      }
       return finish(report.rollback.restored ? 'failed-and-restored' : 'failed-not-restored', exitFor(report.rollback.restored), error);
     }
     const done: Outcome = changes.length === 0 ? (options.action === 'rollback' ? 'nothing-to-roll-back' : 'already-applied') : options.action === 'rollback' ? 'rolled-back' : 'applied';

@@ -221,8 +221,11 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
    */
   rollback?(params: ParamValues<P>): ActionSpec;
   rollbackChecks?(params: ParamValues<P>): readonly Check[];
-  /** Read-only: the likely cause of a failed step or check, or null. */
-  diagnose?(ctx: ExecContext<ParamValues<P>>, error: unknown): Promise<Diagnosis | null>;
+  /**
+   * Read-only: the likely cause of a failed step or check, or null. Asked before the rollback, and again after a
+   * rollback that could not put the host back (`after.restored` false): what the old state does then is evidence too.
+   */
+  diagnose?(ctx: ExecContext<ParamValues<P>>, error: unknown, after?: { restored: boolean; failed: string[] }): Promise<Diagnosis | null>;
   /** Environment variable names whose values may be printed; every other NAME=value is masked. */
   printable?: readonly string[];
   /** Headlines of the summary, where the runbook says it better than the core ("the fix is live"). */

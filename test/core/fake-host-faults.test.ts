@@ -17,7 +17,7 @@ afterEach(async () => {
 const cases: [FaultName, string, RegExp, RegExp | null][] = [
   ['build-fails', 'build', /docker compose build ocapistaine failed/, null],
   ['up-fails', 'deploy', /docker compose up -d ocapistaine failed/, null],
-  ['crash-on-start', 'running', /not running: Restarting/, /nginx reports errors/],
+  ['crash-on-start', 'running', /not running: Restarting/, /nginx cannot bind its port: something else holds it/],
   ['emerg-logs', 'logs', /\[emerg\]/, /nginx reports errors/],
   ['upstream-down', 'endpoint', /handshake 502/, /the upstream \(the tunnel\) is down/],
   ['forbidden', 'endpoint', /handshake 403/, /refuses every request/],
@@ -186,6 +186,6 @@ describe('diagnoses that name the real cause', () => {
   it('a port nobody can bind: the original config cannot start either, and the diagnosis says so', async () => {
     host.faults.add('crash-always');
     const { report } = await runAgainst(host);
-    expect(report.diagnosis?.cause).toMatch(/cannot bind its port.*the original config cannot start either/);
+    expect(report.diagnosis?.cause).toMatch(/^the original config cannot start either: .*cannot bind its port.*the new config is not the cause/);
   });
 });
