@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { allOutputs, cliEnv, cliMissing, CLI_PATH, explain, finish, hostFlags, REPO, runCli, staleBuildWarning, type CliResult } from './cli.js';
 import { httpRequest } from './harness/probes.js';
 import { realHostPrerequisites, startRealHost, type RealHost } from './harness/real-host.js';
-import { startUpstream, type Upstream } from './harness/upstream.js';
+import { startRelay, startUpstream, type Relay, type Upstream } from './harness/upstream.js';
 import { handshake, liveConfig } from './host-state.js';
 
 const missing = [...realHostPrerequisites(), ...[cliMissing()].filter((m): m is string => m !== undefined)];
@@ -23,6 +23,7 @@ const TOKEN = `e2e-rotated-${Date.now().toString(36)}-c0ffee`;
 describe.skipIf(skip)('the other runbooks (built CLI) on a real host', () => {
   let host: RealHost;
   let second: Upstream;
+  let secondRelay: Relay | undefined;
   let dir = '';
   let newUrl = '';
   const env = () => readFileSync(join(host.projectDir, '.env'), 'utf8');
@@ -42,10 +43,14 @@ describe.skipIf(skip)('the other runbooks (built CLI) on a real host', () => {
     chmodSync(dir, 0o755);
     await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=ocapistaine-next.ngrok-free.app', '-addext', 'subjectAltName=IP:127.0.0.1']);
     chmodSync(join(dir, 'cert.pem'), 0o644);
-    second = await startUpstream({ certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem'), controlDir: dir, logPath: join(dir, 'upstream.log') });
+    // Inside the engine's namespace, where the container's nginx reaches it; and on the same port of this machine's
+    // loopback, where the host's curl (the runbook's precondition) reaches it: one URL for both, as on a real host.
+    second = await startUpstream({ certPath: join(dir, 'cert.pem'), keyPath: join(dir, 'key.pem'), controlDir: dir, logPath: join(dir, 'upstream.log'), netns: host.netns });
+    secondRelay = await startRelay({ netns: host.netns, targetPort: second.port, listenPort: second.port, logPath: join(dir, 'relay.log') });
     newUrl = `https://127.0.0.1:${second.port}`;
   });
   afterAll(async () => {
+    await secondRelay?.stop();
     await second?.stop();
     await host?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });

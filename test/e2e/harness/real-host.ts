@@ -139,6 +139,7 @@ export interface RealHost {
   // What the tests ran against: the engine, Compose and the client the remote user's PATH finds.
   readonly versions: { engine: string; compose: string; client: string };
   readonly dockerClient: string; // the path of the docker client the remote user runs
+  readonly netns: string; // the engine's network namespace: where the containers' loopback is
 
   // `ssh` client argv (without the command) for this host; override key/known_hosts per case.
   sshArgs(o?: { privateKeyPath?: string; knownHostsPath?: string }): string[];
@@ -532,6 +533,7 @@ async function start(userName: string, options: RealHostOptions, cleanups: Array
     logs: { sshd: sshd.logPath, dockerd: engine.logPath, upstream: paths.upstreamLog },
     versions: engine.version,
     dockerClient,
+    netns: engine.netns,
     sshArgs,
     ssh: (command, o = {}) =>
       run('ssh', [...sshArgs(o), command], { timeoutMs: o.timeoutMs ?? 60_000, ...(o.input !== undefined ? { input: o.input } : {}) }),

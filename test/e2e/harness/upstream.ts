@@ -24,11 +24,11 @@ export interface Relay {
 }
 
 // A loopback port of this machine whose connections are piped to 127.0.0.1:targetPort inside netns.
-export async function startRelay(o: { netns: string; targetPort: number; logPath: string }): Promise<Relay> {
+export async function startRelay(o: { netns: string; targetPort: number; logPath: string; listenPort?: number }): Promise<Relay> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(o.listenPort ?? 0, '127.0.0.1', () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
