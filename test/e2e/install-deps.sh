@@ -35,6 +35,9 @@ want=(
   /bin/busybox:busybox-static
   /usr/sbin/dockerd:docker.io
   /usr/bin/docker:docker.io
+  # the CLI's terminal tests: a real pty (script) and the live task list (tmux)
+  /usr/bin/script:bsdutils
+  /usr/bin/tmux:tmux
 )
 optional=""
 for arg in "$@"; do
