@@ -4,7 +4,7 @@
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findUnfinished, parseJournal } from '../../src/core/host-journal.js';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { packageRoot } from '../../src/paths.js';
@@ -90,4 +90,24 @@ export async function crashCase(action: CrashAction, fault: CrashFault, k: numbe
   } finally {
     await host.close();
   }
+}
+
+/** The whole matrix for one action: every command k of a clean run, with each fault. */
+export function crashMatrix(action: CrashAction): void {
+  describe(`a crash at every remote command of ${action === 'apply' ? 'an apply' : 'a --rollback'}`, () => {
+    it('leaves nothing lost: the next apply and rollback converge', async () => {
+      const n = await commandCount(action);
+      expect(n).toBeGreaterThan(10);
+      let struck = 0;
+      let cases = 0;
+      for (const fault of ['fail', 'drop', 'kill'] as CrashFault[]) {
+        for (let k = 1; k <= n; k++) {
+          cases++;
+          if (await crashCase(action, fault, k)) struck++;
+        }
+      }
+      console.log(`crash matrix (${action}): ${cases} cases over ${n} commands, the fault struck in ${struck}`);
+      expect(struck).toBeGreaterThan(cases * 0.8);
+    }, 900_000);
+  });
 }
