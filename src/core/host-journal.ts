@@ -310,9 +310,12 @@ export function stepsOf(events: readonly (JournalEvent | LegacyEvent)[], runId: 
 }
 
 /** The most recent run, other than `self`, that started but has neither an end nor a taker. */
-export function findUnfinished(events: readonly (JournalEvent | LegacyEvent)[], self: string, legacy?: LegacyReader): UnfinishedRun | undefined {
+export function findUnfinished(events: readonly (JournalEvent | LegacyEvent)[], self: string, legacy?: LegacyReader, runbook?: string): UnfinishedRun | undefined {
   const closed = new Set(events.filter((e) => e.event === 'end' || e.event === 'taken-over').map((e) => e.runId));
-  const start = [...events].reverse().find((e) => e.event === 'start' && e.runId !== self && !closed.has(e.runId)) as Extract<JournalEvent, { event: 'start' }> | undefined;
+  // Only a run of the same runbook: its step ids are this runbook's, so its undo records can be undone here.
+  const start = [...events]
+    .reverse()
+    .find((e) => e.event === 'start' && e.runId !== self && !closed.has(e.runId) && (runbook === undefined || (e as { runbook?: string }).runbook === runbook)) as Extract<JournalEvent, { event: 'start' }> | undefined;
   if (start === undefined) return undefined;
   return { runId: start.runId, action: start.action, by: start.by, startedAt: start.at, entries: stepsOf(events, start.runId, legacy) };
 }

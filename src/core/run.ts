@@ -223,7 +223,13 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     scopeOf = scope;
     const legacy: LegacyReader | undefined = runbook.legacyJournal ? (event) => runbook.legacyJournal!(event, params) : undefined;
 
-    const unfinished = findUnfinished(read.events, session.runId, legacy);    if (unfinished !== undefined) {
+    const unfinished = findUnfinished(read.events, session.runId, legacy, runbook.id);
+    // Another runbook's run on this project that never ended: said, not adopted (its own --rollback undoes it).
+    const other = findUnfinished(read.events, session.runId, legacy);
+    if (other !== undefined && other.runId !== unfinished?.runId) {
+      write(io, `Note: a run of another runbook on this project did not finish: ${describeUnfinished(other)}. This run leaves its changes alone; that runbook's --rollback undoes them.`);
+    }
+    if (unfinished !== undefined) {
       report.unfinished = { runId: unfinished.runId, action: unfinished.action, by: unfinished.by, startedAt: unfinished.startedAt, changed: [...new Set(unfinished.entries.map((e) => e.step))], resolution: resolutionOf(options) };
       write(io, `Found an unfinished run: ${describeUnfinished(unfinished)}.\n${report.unfinished.resolution}`);
       if (writes) journal.adopt(unfinished.runId, unfinished.entries);

@@ -129,3 +129,29 @@ describe('fleets', () => {
     for (const h of hosts) expect(await readFile(join(h.projectDir, '.env'), 'utf8')).toContain(`OCAPISTAINE_API_TOKEN=${TOKEN}`);
   });
 });
+
+describe('an unfinished run of another runbook on the same project', () => {
+  it('is said, not adopted: its step records are not this runbook\'s to undo', async () => {
+    const { startFakeHost } = await import('../../src/fake-host/host.js');
+    const { runAgainst } = await import('../helpers/fake-run.js');
+    const { writeFile, mkdir, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { stateDirOf } = await import('../helpers/fake-run.js');
+    const host = await startFakeHost({ crashWindowMs: 150 });
+    try {
+      // A retarget that died after writing .env: its journal has a start and a step, no end.
+      await mkdir(stateDirOf(host), { recursive: true });
+      const at = new Date().toISOString();
+      await writeFile(join(stateDirOf(host), 'journal.jsonl'), [
+        { event: 'start', runId: '20261130T000000Z-0the12', at, action: 'apply', by: 'op@laptop', pid: 1, runbook: 'ocapistaine-retarget' },
+        { event: 'step', runId: '20261130T000000Z-0the12', at, step: 'write-env', kind: 'file-replace', record: { path: '~/vaettir/.env', backup: '~/vaettir/.env.backup', originalSha256: 'a', newSha256: 'b' } },
+      ].map((l) => JSON.stringify(l)).join('\n') + '\n');
+      const { report, output } = await runAgainst(host, {}, { renderer: 'simple' });
+      expect(report).toMatchObject({ outcome: 'applied', exitCode: 0, unfinished: null });
+      expect(output).toMatch(/Note: a run of another runbook on this project did not finish: run 20261130T000000Z-0the12/);
+      expect((await readFile(join(stateDirOf(host), 'journal.jsonl'), 'utf8'))).not.toMatch(/"taken-over","runId":"20261130T000000Z-0the12"/);
+    } finally {
+      await host.close();
+    }
+  });
+});
