@@ -277,8 +277,8 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     try {
       await new Listr(
         [
-          ...planned.map(({ step, plan }) => changeTask(scope, step, plan, report.steps, io.onProgress)),
-          ...checkWaves(spec.checks).flatMap((wave) => checkWaveTasks(scope.execContext(), wave, report.steps, io.onProgress)),
+          ...planned.map(({ step, plan }) => changeTask(scope, step, plan, report.steps, io.onProgress, io.renderer !== 'default', io.progressEveryMs)),
+          ...checkWaves(spec.checks).flatMap((wave) => checkWaveTasks(scope.execContext(), wave, report.steps, io.onProgress, scope, io)),
         ],
         listrOptions(io),
       ).run();
@@ -308,7 +308,7 @@ export async function run(options: RunOptions, runbook: Runbook, io: RunIO): Pro
     const done: Outcome = changes.length === 0 ? (options.action === 'rollback' ? 'nothing-to-roll-back' : 'already-applied') : options.action === 'rollback' ? 'rolled-back' : 'applied';
     // Steps after passing checks (a commit) never undo the verified change: their failure is reported, not unwound.
     try {
-      await new Listr(plannedAfter.map(({ step, plan }) => changeTask(scope, step, plan, report.steps, io.onProgress)), listrOptions(io)).run();
+      await new Listr(plannedAfter.map(({ step, plan }) => changeTask(scope, step, plan, report.steps, io.onProgress, io.renderer !== 'default', io.progressEveryMs)), listrOptions(io)).run();
     } catch (error) {
       return finish(done, EXIT.afterFailed, error);
     }

@@ -34,6 +34,9 @@ export class RunScope {
     };
   }
 
+  /** Where a step's progress goes: the task on screen, set by the task list while the step runs. */
+  progressSink: (text: string) => void = () => {};
+
   /** What checks and undos see: the plan context and the session, with an exec of their choosing. */
   execContext(exec: (command: string, options?: ExecOptions) => Promise<ExecResult> = this.session.exec): ExecContext {
     const scope = this;
@@ -42,6 +45,7 @@ export class RunScope {
       exec,
       checkpoint: this.session.checkpoint,
       log: this.session.log,
+      progress: (text) => scope.progressSink(this.session.mask(text)),
       get changed() {
         return scope.changed;
       },

@@ -102,8 +102,20 @@ export class Session {
     // Commands of a burst run side by side: each output block carries its command's number.
     const n = ++this.execs;
     this.log(`$ [${n}] ${command}`);
-    const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options });
-    const output = [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
+    // A command that streams (a build) shows its output under --verbose as it comes, each line with its number.
+    const streaming = this.options.verbose && options.onOutput !== undefined;
+    let partial = '';
+    const onOutput = streaming
+      ? (chunk: Buffer): void => {
+          const lines = (partial + chunk.toString('utf8')).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) this.log(`[${n}]   ${line}`);
+          options.onOutput?.(chunk);
+        }
+      : options.onOutput;
+    const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options, ...(onOutput ? { onOutput } : {}) });
+    if (streaming && partial !== '') this.log(`[${n}]   ${partial}`);
+    const output = streaming ? '' : [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
     this.log(`[${n}] exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms${output !== '' ? ':' : ''}`);
     if (output !== '') this.log(indentTail(output));
     return result;

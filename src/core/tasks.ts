@@ -19,6 +19,8 @@ export interface RunIO {
   interrupt: InterruptState;
   /** Colour the plan's diff (a terminal, or FORCE_COLOR; never with NO_COLOR). */
   color?: boolean;
+  /** How often a step's progress may print a line of its own in a log (non-terminal); default 10 s. */
+  progressEveryMs?: number;
   /** The title of each step as it starts, for a fleet's per-host task group. */
   onProgress?: (line: string) => void;
   /** Where the plan and other prose go instead of `output` (a fleet collects each host's, or labels its lines). */
@@ -78,7 +80,7 @@ export async function runStep(checkpoint: () => void, step: { id: string; title:
   }
 }
 
-export function changeTask(scope: RunScope, step: Step, plan: StepPlan, results: StepReport[], progress?: (line: string) => void): ListrTask {
+export function changeTask(scope: RunScope, step: Step, plan: StepPlan, results: StepReport[], progress?: (line: string) => void, plainLog = false, progressEvery?: number): ListrTask {
   return {
     title: step.title,
     task: async (_, task) => {
@@ -89,11 +91,23 @@ export function changeTask(scope: RunScope, step: Step, plan: StepPlan, results:
         return;
       }
       const ctx = scope.applyContext(step);
-      const detail = await runStep(ctx.checkpoint, step, () => {
-        scope.changed = true;
-        return step.apply(ctx, plan as ChangePlan);
-      }, results);
-      task.title = `${step.title}: ${detail}`;
+      // On a terminal the latest progress replaces the last; in a log, a line at most every progressEveryMs.
+      let last = 0;
+      scope.progressSink = (text) => {
+        const now = Date.now();
+        if (plainLog && now - last < (progressEvery ?? 10_000)) return;
+        last = now;
+        task.output = text;
+      };
+      try {
+        const detail = await runStep(ctx.checkpoint, step, () => {
+          scope.changed = true;
+          return step.apply(ctx, plan as ChangePlan);
+        }, results);
+        task.title = `${step.title}: ${detail}`;
+      } finally {
+        scope.progressSink = () => {};
+      }
     },
   };
 }
@@ -113,7 +127,7 @@ export function checkWaves(checks: readonly Check[]): Check[][] {
 // task with a two-line title drew the second check without its icon). Every check of the wave finishes before the
 // first failure is thrown, by an untitled task after it, so no check is still talking to the host when the rollback
 // starts.
-export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results: StepReport[], progress?: (line: string) => void): ListrTask[] {
+export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results: StepReport[], progress?: (line: string) => void, scope?: RunScope, io?: RunIO): ListrTask[] {
   // By the check's place in the wave, not by which failed first: the error reported does not depend on timing.
   const failures: { at: number; error: unknown }[] = [];
   return [
@@ -124,11 +138,23 @@ export function checkWaveTasks(ctx: ExecContext, wave: readonly Check[], results
           wave.map((check, at) => ({
             title: check.title,
             task: async (_, sub) => {
+              // A check alone in its wave shows its progress (the settle countdown); side by side ones would clash.
+              if (scope !== undefined && wave.length === 1) {
+                let last = 0;
+                scope.progressSink = (text) => {
+                  const now = Date.now();
+                  if (io?.renderer !== 'default' && now - last < (io?.progressEveryMs ?? 10_000)) return;
+                  last = now;
+                  sub.output = text;
+                };
+              }
               try {
                 sub.title = `${check.title}: ${await runStep(ctx.checkpoint, check, () => check.run(ctx), results)}`;
               } catch (error) {
                 failures.push({ at, error });
                 throw error;
+              } finally {
+                if (scope !== undefined && wave.length === 1) scope.progressSink = () => {};
               }
             },
           })),

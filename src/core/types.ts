@@ -110,6 +110,11 @@ export interface ExecContext<P = AnyParams> extends PlanContext<P> {
   checkpoint(): void;
   /** A --verbose line (secrets masked). */
   log(line: string): void;
+  /**
+   * Progress of a long step, in a few words (elapsed time, the last line of a build, a countdown): shown under the
+   * step on a terminal, and at most every few seconds as a line of its own in a log, so a CI log never looks hung.
+   */
+  progress(text: string): void;
   /** True once a step of this run changed the host: the facts may be stale, read again. */
   readonly changed: boolean;
   /** Whether this run (or an unfinished run it took over) journaled a change of the step with this id. */

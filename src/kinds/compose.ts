@@ -110,7 +110,25 @@ const decide = (when: When, ctx: PlanContext, what: string, commands: string[]):
 
 /** `docker compose build`, journaled first; a build that fails leaves the old image, so its record is dropped then. */
 export async function buildImage(ctx: ExecContext, target: ComposeTarget, stepId: string, printable: readonly string[]): Promise<string> {
-  const build = await ctx.exec(composeCommands.build(target), { timeoutMs: ctx.options.buildTimeoutMs });
+  // A build takes minutes: its elapsed time and the last line it printed, as it streams.
+  const started = Date.now();
+  let lastLine = '';
+  const show = (): void => ctx.progress(`${Math.round((Date.now() - started) / 1000)} s: ${lastLine || 'building…'}`);
+  const timer = setInterval(show, 1_000);
+  let build: ExecResult;
+  try {
+    build = await ctx.exec(composeCommands.build(target), {
+      timeoutMs: ctx.options.buildTimeoutMs,
+      onOutput: (chunk) => {
+        // eslint-disable-next-line no-control-regex
+        const lines = chunk.toString('utf8').replace(/\u001b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n|\r/).map((l) => l.trim()).filter(Boolean);
+        if (lines.length > 0) lastLine = lines.at(-1)!.slice(0, 120);
+        show();
+      },
+    });
+  } finally {
+    clearInterval(timer);
+  }
   if (!succeeded(build)) throw new StepError(stepId, `docker compose build ${target.service} failed:\n${tail(build, printable)}`, 'Read the build output above; the running container was not touched.');
   return 'image rebuilt';
 }
@@ -189,7 +207,9 @@ export async function waitRunning(ctx: ExecContext, target: ComposeTarget, settl
     if (last?.state === 'running') {
       runningSince ??= now;
       if (now - runningSince >= settleMs) return last;
+      ctx.progress(`${last.status}; still running in ${Math.ceil((settleMs - (now - runningSince)) / 1000)} s counts as settled`);
     } else {
+      ctx.progress(last ? `${last.status}; waiting for it to run` : 'waiting for the container');
       runningSince = undefined;
       if (last !== undefined && FAILED_STATES.has(last.state)) {
         throw new StepError(stepId, `${last.name} is not running: ${last.status}`, `Read the logs: docker compose logs ${target.service} --tail 100 (a config error shows as [emerg]).`);

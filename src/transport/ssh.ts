@@ -348,8 +348,14 @@ class SshTransport implements Transport {
     const run = this.ssh.execCommand(underPosixShell(command), {
       ...(options.stdin !== undefined ? { stdin: toStdin(options.stdin) } : {}),
       noTrim: true,
-      onStdout: (chunk) => stdout.push(chunk),
-      onStderr: (chunk) => stderr.push(chunk),
+      onStdout: (chunk) => {
+        stdout.push(chunk);
+        options.onOutput?.(chunk);
+      },
+      onStderr: (chunk) => {
+        stderr.push(chunk);
+        options.onOutput?.(chunk);
+      },
       onChannel: (c) => {
         channel = c;
       },

@@ -15,6 +15,8 @@ export interface ExecOptions {
   stdin?: Buffer | string;
   /** The command is stopped and the call rejects after this long. */
   timeoutMs?: number;
+  /** Output as it arrives (stdout and stderr), for progress on a long command; the result still holds it all. */
+  onOutput?: (chunk: Buffer) => void;
 }
 
 export interface Transport {
