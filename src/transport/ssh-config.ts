@@ -4,7 +4,7 @@
 // What we cannot do as ssh does is not guessed: it becomes a refusal naming the file, line and keyword.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { matchGlob, matchPatternList } from './host-patterns.js';
+import { matchPatternList } from './host-patterns.js';
 import { expandPath, expandTilde, expandTokens, proxyCommandTokens, type TokenContext } from './ssh-config-expand.js';
 import { ALGORITHM_KEYWORDS, assembleAlgorithms, assemblePubkeyAlgorithms, forSsh2, OPENSSH_ALL, type AlgorithmKind } from './ssh-config-algorithms.js';
 import { KEYWORDS, spelling } from './ssh-config-keywords.js';
@@ -396,7 +396,7 @@ function ignoredUnknown(keyword: string, state: EvalState): boolean {
 }
 
 function applyOption(option: RawOption, state: EvalState): void {
-  const { keyword, args, at } = option;
+  const { keyword, args } = option;
   if (keyword === 'identityfile' || keyword === 'certificatefile') {
     const list = keyword === 'identityfile' ? state.identityFiles : state.certificateFiles;
     // ssh keeps one entry per name as written (add_identity_file's "ignoring duplicate key").
