@@ -185,6 +185,12 @@ describe('the tarball installed with npm install -g into a temporary prefix', ()
     expect(JSON.parse(stdout)).toMatchObject({ outcome: 'dry-run', exitCode: 0, host: '127.0.0.1' });
   }, 60_000);
 
+  it('--check from the installed copy, outside the repo: the fake host needs the fix (exit 4)', async () => {
+    const { exitCode, stdout, stderr } = await run(['fake-host', '--', bin, '--check', '--json']);
+    expect(exitCode, stderr).toBe(4);
+    expect(JSON.parse(stdout)).toMatchObject({ action: 'check', outcome: 'needs-change', exitCode: 4, check: { needsChange: true } });
+  }, 60_000);
+
   it('--demo --json applies the fix to the fake host from the installed copy', async () => {
     const { exitCode, stdout, stderr } = await run(['--demo', '--settle', '0.5', '--json']);
     expect(exitCode, stderr).toBe(0);
