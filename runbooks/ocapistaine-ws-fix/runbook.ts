@@ -12,7 +12,7 @@ import { unifiedDiff } from '../../src/lib/diff.js';
 import { restoreCommand, GUARD_FAILED, BACKUP_CHANGED } from '../../src/lib/file-commands.js';
 import { containerRunning, logScan } from '../../src/kinds/checks.js';
 import { composeBuild, composeUp, composeValidate, type When } from '../../src/kinds/compose.js';
-import { fileReplace, fileStatFact, type BackupFile } from '../../src/kinds/file-replace.js';
+import { fileReplace, fileStatFact, pruneBackups, type BackupFile } from '../../src/kinds/file-replace.js';
 import { RemotePath } from '../../src/shell/quote.js';
 import { gitCommit } from '../../src/kinds/git-commit.js';
 import { firstLine, succeeded } from '../../src/transport/transport.js';
@@ -24,6 +24,7 @@ const params = {
   dir: param.path({ default: '~/vaettir', description: 'the compose project directory on the host (~/ is the remote home)' }),
   service: param.name({ default: 'ocapistaine', description: 'the compose service of the proxy' }),
   url: param.url({ default: 'https://ocapistaine.vaettir.locki.io', description: 'the public URL checked from this machine' }),
+  'keep-backups': param.number({ default: 0, description: 'after a successful run, keep the newest N timestamped backups of the template (0: keep all, and list them)' }),
 };
 
 // Build, validate and restart share one decision: the container must come to serve the new template.
@@ -35,6 +36,23 @@ function deployWhen(host: Host): When {
     const why = container?.state !== 'running' ? `the container is ${container?.status || 'not there'}` : 'the running container does not serve the template yet';
     return { run: true, why, forceRecreate: true };
   };
+}
+
+// The backup a --rollback would restore is never pruned, nor the plain .backup a person made.
+function pruneStep(host: Host, keep: number): Step {
+  return pruneBackups({
+    path: host.template,
+    keep,
+    backups: host.facts.backups,
+    title: 'Keep the newest backups of the template',
+    protect: (ctx) => {
+      try {
+        return chosenBackup(host, ctx).backup.name;
+      } catch {
+        return undefined;
+      }
+    },
+  });
 }
 
 function commitStep(host: Host): Step {
@@ -185,7 +203,7 @@ export const ocapistaineWsFix = defineRunbook({
         }),
       ],
       checks: [...common(host), renderedCheck(host), endpointCheck(host)],
-      after: [commitStep(host)],
+      after: [commitStep(host), pruneStep(host, p['keep-backups'])],
     };
   },
   // The rollback verifies that the old config runs; its endpoint is expected to fail the handshake again.
@@ -209,7 +227,7 @@ export const ocapistaineWsFix = defineRunbook({
         }),
       ],
       checks: common(host),
-      after: [commitStep(host)],
+      after: [commitStep(host), pruneStep(host, p['keep-backups'])],
     };
   },
   rollbackChecks: (p) => common(hostOf(p)),

@@ -261,3 +261,36 @@ export function fileReplace(options: FileReplaceOptions): [Step, Step] {
   };
   return [backupStep as unknown as Step, writeStep as unknown as Step];
 }
+
+/**
+ * Keeps the newest `keep` timestamped backups of a file and removes the older ones, after the checks passed. Never
+ * the plain `<name><suffix>` (a person's), never the one `protect` names (what a --rollback would restore). With
+ * `keep` 0 it removes nothing and lists them: the plan is the list.
+ */
+export function pruneBackups(options: { path: RemotePath; keep: number; backups: Fact<BackupFile[]>; backupSuffix?: string; protect?: (ctx: PlanContext) => string | undefined; id?: string; title?: string }): Step {
+  const { name } = splitPath(options.path);
+  const plain = name + (options.backupSuffix ?? '.backup');
+  return {
+    id: options.id ?? 'prune-backups',
+    title: options.title ?? `Keep the newest backups of ${name}`,
+    kind: 'file-prune-backups',
+    facts: [options.backups],
+    keptOnRollback: true,
+    condition: 'only with keep-backups set, and only once every check passed',
+    plan(ctx) {
+      const all = ctx.fact(options.backups);
+      const listed = all.map((b) => b.name).join(', ') || 'none';
+      if (options.keep <= 0) return { kind: 'noop', reason: `${all.length} backup(s), all kept: ${listed} (--param keep-backups=N keeps the newest N)` };
+      const protectedName = options.protect?.(ctx);
+      const stamped = all.filter((b) => b.name !== plain && b.name !== protectedName);
+      const old = stamped.slice(0, Math.max(0, stamped.length - options.keep));
+      if (old.length === 0) return { kind: 'noop', reason: `${all.length} backup(s), within keep-backups=${options.keep}: ${listed}` };
+      return { kind: 'change', summary: `remove ${old.length} older backup(s), keeping the newest ${options.keep}: ${old.map((b) => b.name).join(', ')}`, commands: [shellJoin(['rm', '-f', '--', ...old.map((b) => b.path)])], data: null };
+    },
+    async apply(ctx, plan) {
+      const result = await ctx.exec(plan.commands[0]!);
+      if (!succeeded(result)) throw new StepError(options.id ?? 'prune-backups', `could not remove the older backups: ${firstLine(result)}`);
+      return plan.summary.replace(/^remove/, 'removed');
+    },
+  };
+}

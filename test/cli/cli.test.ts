@@ -50,7 +50,7 @@ describe('the built CLI', () => {
     expect(exitCode).toBe(0);
     const report = JSON.parse(stdout) as RunReport;
     expect(report).toMatchObject({ outcome: 'applied', exitCode: 0, action: 'apply', tool: { name: 'apply-ws-fix' } });
-    expect(report.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['backup:done', 'write-template:done', 'build:done', 'validate:done', 'deploy:done', 'running:done', 'logs:done', 'rendered:done', 'endpoint:done', 'commit:skipped']);
+    expect(report.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['backup:done', 'write-template:done', 'build:done', 'validate:done', 'deploy:done', 'running:done', 'logs:done', 'rendered:done', 'endpoint:done', 'commit:skipped', 'prune-backups:skipped']);
     expect(report.steps.every((s) => typeof s.durationMs === 'number')).toBe(true);
     expect(stderr).toContain('The public endpoint upgrades WebSockets');
   });

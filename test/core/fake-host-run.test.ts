@@ -32,7 +32,7 @@ describe('apply against the broken host', () => {
     expect((await handshake()).status).toBe(101);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
       ['backup', 'done'], ['write-template', 'done'], ['build', 'done'], ['validate', 'done'], ['deploy', 'done'],
-      ['running', 'done'], ['logs', 'done'], ['rendered', 'done'], ['endpoint', 'done'], ['commit', 'skipped'],
+      ['running', 'done'], ['logs', 'done'], ['rendered', 'done'], ['endpoint', 'done'], ['commit', 'skipped'], ['prune-backups', 'skipped'],
     ]);
     expect(report.steps.find((s) => s.id === 'endpoint')?.detail).toMatch(/handshake 101/);
     expect(host.stats.connections).toBe(1);
@@ -60,6 +60,7 @@ describe('apply against the broken host', () => {
       validate: 'the running container already serves the new config',
       deploy: 'the running container already serves the new config',
       commit: 'not asked (--commit commits the change in the host\'s git repository)',
+      'prune-backups': '1 backup(s), all kept: ocapistaine.conf.template.backup (--param keep-backups=N keeps the newest N)',
     });
     expect(host.container()?.recreations).toBe(recreations);
     expect(await readFile(join(host.projectDir, BACKUP))).toEqual(BROKEN);
@@ -71,7 +72,7 @@ describe('apply against the broken host', () => {
     const container = host.container();
     const { report, output } = await runAgainst(host, { dryRun: true }, { renderer: 'simple' });
     expect(report).toMatchObject({ outcome: 'dry-run', exitCode: 0, action: 'dry-run' });
-    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change', 'would-change', 'would-change', 'skipped']);
+    expect(report.steps.map((s) => s.status)).toEqual(['would-change', 'would-change', 'would-change', 'would-change', 'would-change', 'skipped', 'skipped']);
     expect(report.diff).toContain('+map $http_upgrade $connection_upgrade {');
     expect(output).toContain('+        proxy_set_header Connection $connection_upgrade;');
     expect(await snapshotFiles(host.projectDir)).toEqual(files);
@@ -101,7 +102,7 @@ describe('rollback', () => {
     expect((await handshake()).status).not.toBe(101);
     const second = await runAgainst(host, { action: 'rollback' });
     expect(second.report).toMatchObject({ outcome: 'nothing-to-roll-back', exitCode: 0 });
-    expect(second.report.steps.filter((s) => s.status === 'skipped').map((s) => s.id)).toEqual(['restore-backup', 'deploy', 'commit']);
+    expect(second.report.steps.filter((s) => s.status === 'skipped').map((s) => s.id)).toEqual(['restore-backup', 'deploy', 'commit', 'prune-backups']);
   });
 
   it('refuses without a backup: exit 3, nothing changed', async () => {
