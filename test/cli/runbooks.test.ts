@@ -100,7 +100,7 @@ describe('--runbook and --param', () => {
     } as unknown as Parameters<typeof main>[1];
     expect(await main(['runbooks', '--json'], io)).toBe(0);
     const listed = JSON.parse(out.join('')) as { id: string; params: { name: string; default: unknown }[] }[];
-    expect(listed.find((r) => r.id === 'ocapistaine-ws-fix')?.params.map((p) => p.name)).toEqual(['dir', 'service', 'url']);
+    expect(listed.find((r) => r.id === 'ocapistaine-ws-fix')?.params.map((p) => p.name)).toEqual(['dir', 'service', 'url', 'keep-backups']);
     out.length = 0;
     const file = await writeOutsideRunbook();
     expect(await main(['--runbook', file, '--help'], io)).toBe(0);
