@@ -277,7 +277,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('commit', { type: 'boolean', default: false, describe: "commit the template change in the host's git repository once the checks pass" })
     .option('demo', { type: 'boolean', default: false, describe: 'run against the built-in fake host; no server needed' })
     .option('fault', { type: 'array', string: true, default: [] as string[], describe: `with --demo or fake-host: inject a fault (${penv.faultNames.join(', ')})` })
-    .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests as the seed says (426) or as real Streamlit does (400/405)' })
+    .option('streamlit', { type: 'string', choices: ['seed', 'tornado'], default: 'seed', describe: 'with --demo or fake-host: answer plain requests with the 426 a manual curl check expects (seed) or as real Streamlit does (400/405)' })
     .option('settle', { type: 'number', default: TIMING_DEFAULTS.settleMs / 1000, describe: 'seconds the container must keep running after a restart' })
     .option('start-timeout', { type: 'number', default: TIMING_DEFAULTS.startTimeoutMs / 1000, describe: 'seconds to wait for the container to run' })
     .option('connect-timeout', { type: 'number', default: TIMING_DEFAULTS.connectTimeoutMs / 1000, describe: 'seconds to wait for the SSH connection' })

@@ -29,11 +29,11 @@ export interface FakeHostOptions {
   loginShell?: string;
   /** sshd_config's MaxSessions: session channels at once per connection (default 10, OpenSSH's). */
   maxSessions?: number;
-  /** The tunnels that answer (origins); default: the seed's ngrok URL and a spare one a retarget can point at. */
+  /** The tunnels that answer (origins); default: the fixture's ngrok URL and a spare one a retarget can point at. */
   upstreams?: readonly string[];
 }
 
-/** The tunnel the seed's .env points at, and a second live one (a new ngrok URL, for a retarget). */
+/** The tunnel the fixture's .env points at, and a second live one (a new ngrok URL, for a retarget). */
 export const UPSTREAMS = ['https://ocapistaine.ngrok-free.app', 'https://ocapistaine-next.ngrok-free.app'] as const;
 
 export interface ContainerView {

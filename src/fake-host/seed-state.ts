@@ -10,9 +10,9 @@ export function seedRunningStack(emulator: ComposeEmulator, projectDir: string):
   const project = emulator.project(projectDir, { files: [] });
   for (const service of project.services.values()) {
     const built = emulator.buildImage(project, service, now - 3 * HOUR - 120_000);
-    if (!built.ok) throw new Error(`fake host: cannot build the seed image of ${service.name}: ${built.error}`);
+    if (!built.ok) throw new Error(`fake host: cannot build the starting image of ${service.name}: ${built.error}`);
     const container = emulator.createContainer(project, service, built.image, 0, now - 3 * HOUR);
-    if (!container.check.ok) throw new Error(`fake host: the seed config of ${service.name} is invalid: ${container.check.message}`);
+    if (!container.check.ok) throw new Error(`fake host: the starting config of ${service.name} is invalid: ${container.check.message}`);
     if (built.image.template) {
       container.logs.push(
         accessLine(now - 2 * HOUR, 'GET', '/', 200, 'Mozilla/5.0 (X11; Linux x86_64)'),

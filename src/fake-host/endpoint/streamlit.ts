@@ -1,4 +1,4 @@
-// The upstream behind the proxy: a Streamlit app as the seed runbook imagines it ('seed': a plain request
+// The upstream behind the proxy: a Streamlit app as the manual procedure imagines it ('seed': a plain request
 // to the WebSocket path gets 426) or as Tornado really answers ('tornado': GET 400, HEAD 405).
 export type StreamlitFlavour = 'seed' | 'tornado';
 
