@@ -58,11 +58,13 @@ export function analyse(timed: Timed): AwfRun {
   let commands = 0;
   const commandStarts: AwfRun['commandStarts'] = [];
   for (const { t, text } of lines) {
-    if (text.startsWith('$ ')) {
+    // --verbose numbers each command: `$ [n] command`, then `[n] exit CODE, MS ms` (a colon when output follows).
+    const started = /^\$ \[\d+\] (.*)$/.exec(text);
+    if (started) {
       commands++;
-      commandStarts.push({ t: Math.round(t), command: text.slice(2) });
+      commandStarts.push({ t: Math.round(t), command: started[1]! });
     }
-    const m = /^ {2}\(exit [^,]+, (\d+) ms\)$/.exec(text);
+    const m = /^\[\d+\] exit [^,]+, (\d+) ms:?$/.exec(text);
     if (m) {
       const ms = Number(m[1]);
       sum += ms;
