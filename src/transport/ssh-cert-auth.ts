@@ -175,18 +175,7 @@ export function certificatesSupported(): boolean {
 export function certificateKey(key: ParsedKey, certificate: ParsedCertificate): ParsedKey {
   if (!install()) throw new Error('certificates are not supported with this version of ssh2');
   const rsa = certificate.keyType === 'ssh-rsa';
-  const info: CertInfo = {
-    blob: certificate.blob,
-    algorithm: rsa ? 'rsa-sha2-512-cert-v01@openssh.com' : certificate.type,
-    signatureAlgorithm: rsa ? 'rsa-sha2-512' : certificate.keyType,
-    keyType: certificate.keyType,
-  };
-  const wrapped = Object.create(key) as ParsedKey & { [CERT]: CertInfo };
-  Object.defineProperty(wrapped, CERT, { value: info });
-  Object.defineProperty(wrapped, 'type', { value: info.algorithm });
-  Object.defineProperty(wrapped, 'getPublicSSH', { value: () => certificate.blob });
-  Object.defineProperty(wrapped, 'sign', { value: (data: Buffer, hash?: string) => key.sign(data, rsa ? 'sha512' : hash) });
-  return wrapped;
+  return withCertificate(key, certificate, (data: Buffer, hash?: string) => key.sign(data, rsa ? 'sha512' : hash));
 }
 
 /**
@@ -199,6 +188,12 @@ export function agentCertificateKey(certificate: ParsedCertificate): ParsedKey |
   if (base instanceof Error) return undefined;
   const plain = Array.isArray(base) ? (base as ParsedKey[])[0] : base;
   if (plain === undefined) return undefined;
+  return withCertificate(plain, certificate);
+}
+
+// A key that presents the certificate: its blob as the public key, the certificate's algorithm name (RSA with
+// SHA-512), and, when given, a signer; the agent's keys keep theirs, since the agent signs.
+function withCertificate(key: ParsedKey, certificate: ParsedCertificate, sign?: (data: Buffer, hash?: string) => Buffer): ParsedKey {
   const rsa = certificate.keyType === 'ssh-rsa';
   const info: CertInfo = {
     blob: certificate.blob,
@@ -206,10 +201,11 @@ export function agentCertificateKey(certificate: ParsedCertificate): ParsedKey |
     signatureAlgorithm: rsa ? 'rsa-sha2-512' : certificate.keyType,
     keyType: certificate.keyType,
   };
-  const wrapped = Object.create(plain) as ParsedKey & { [CERT]: CertInfo };
+  const wrapped = Object.create(key) as ParsedKey & { [CERT]: CertInfo };
   Object.defineProperty(wrapped, CERT, { value: info });
   Object.defineProperty(wrapped, 'type', { value: info.algorithm });
   Object.defineProperty(wrapped, 'getPublicSSH', { value: () => certificate.blob });
+  if (sign !== undefined) Object.defineProperty(wrapped, 'sign', { value: sign });
   return wrapped;
 }
 
