@@ -11,7 +11,7 @@ import type { FaultName } from './faults.js';
 import { generateKeys, knownHostsLine } from './keys.js';
 import { fixtureProjectDir } from './package-root.js';
 import { seedRunningStack } from './seed-state.js';
-import { startSshServer, type ExecInterceptor } from './ssh/ssh-server.js';
+import { startSshServer, type ExecInterceptor, type FakeHostStats } from './ssh/ssh-server.js';
 import { makeTempRoot } from './temp-root.js';
 
 export { FAULTS, isFaultName, type FaultName } from './faults.js';
@@ -61,7 +61,7 @@ export interface FakeHost {
   readonly templatePath: string;
   readonly faults: Set<FaultName>;
   /** Connections accepted, every command line received, and the most session channels one connection had open at once. */
-  readonly stats: { connections: number; commands: string[]; peakSessions: number };
+  readonly stats: FakeHostStats;
   /** Set to break runs at a given command (tests): fail it, or cut the connection once it has run. */
   readonly intercept: { current: ExecInterceptor | undefined };
   /** The live tunnels by origin: delete one to take it down. */
@@ -120,7 +120,7 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
     await writeFile(privateKeyPath, keys.clientPrivate, { mode: 0o600 });
     await writeFile(`${privateKeyPath}.pub`, `${keys.clientPublic} fake-host-client\n`, { mode: 0o644 });
 
-    const stats = { connections: 0, commands: [] as string[], peakSessions: 0 };
+    const stats: FakeHostStats = { connections: 0, commands: [], peakSessions: 0, sessionsOpened: 0, channelLog: [] };
     const intercept: { current: ExecInterceptor | undefined } = { current: undefined };
     const ssh = await startSshServer({
       intercept,

@@ -2,7 +2,7 @@
 // (ProxyJump) the connection is carried, OpenSSH-style, by a direct-tcpip channel of the previous hop.
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
-import ssh2, { type AnyAuthMethod, type Client, type ConnectConfig } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { AppError, CommandTimeoutError, ConnectionLostError, HostTimeoutError, StartError, messageOf } from '../errors.js';
 import { underPosixShell } from '../shell/quote.js';
 import { KeyRing, type CredentialSpec, type Credentials } from './credentials.js';
@@ -13,6 +13,7 @@ import { proxyCommandLabel, spawnProxyCommand, type ProxyProcess } from './proxy
 import { assembleAlgorithms, forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 import type { JumpHost, SshSettings } from './target.js';
 import { ChannelSlots, DEFAULT_MAX_CHANNELS, channelRefused } from './channel-slots.js';
+import { execOnSession, openSession, warmable } from './session-channel.js';
 import { lostConnection } from './transport.js';
 
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
@@ -286,7 +287,9 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
       ssh.connection?.on('error', () => {});
       const route = [...(settings.proxyCommand !== undefined ? [`ProxyCommand ${proxyCommandLabel(settings.proxyCommand.command)}`] : []), ...settings.jumps.map((jump) => address(jump))];
       const label = `${address(hop)}${route.length > 0 ? ` via ${route.join(', ')}` : ''}`;
-      return new SshTransport(ssh, label, closeBastions, DEFAULT_MAX_CHANNELS, (KEEPALIVE_COUNT_MAX + 1) * keepaliveIntervalMs(target.connectTimeoutMs));
+      const transport = new SshTransport(ssh, label, closeBastions, DEFAULT_MAX_CHANNELS, (KEEPALIVE_COUNT_MAX + 1) * keepaliveIntervalMs(target.connectTimeoutMs));
+      transport.warmUp();
+      return transport;
     }
     throw new Error('no host to connect to');
   } catch (error) {
@@ -297,6 +300,7 @@ export async function connectSsh(target: SshTarget): Promise<Transport> {
 }
 
 class SshTransport implements Transport {
+  readonly runsShell = true;
   private readonly channels: ChannelSlots;
   /** Set when the host stopped answering keepalives: every command from then on fails at once, as a timeout. */
   private hung: string | undefined;
@@ -335,35 +339,89 @@ class SshTransport implements Transport {
       if (lostConnection(error)) throw new ConnectionLostError(this.label, command);
       if (!channelRefused(error)) throw error;
       throw new Error(`${this.label} refused to open a session channel even with none other open (${messageOf(error)}); its sshd_config may set MaxSessions 0`, { cause: error });
+    } finally {
+      // A burst used every slot and the spare: the next command finds one ready again.
+      this.openSpare();
     }
   }
 
-  // One channel: the command under /bin/sh, raw bytes collected (node-ssh would trim strings), the timeout enforced.
+  // The next command's channel, opened while this one runs (one at most): its exec then costs one round trip, not two.
+  private spare: Promise<ClientChannel | undefined> | undefined;
+  /** Set once the server refused a spare channel (its MaxSessions is reached): no more spares on this connection. */
+  private noSpares = false;
+
+  // The spare counts against the channel limit: it is opened only while a slot is free.
+  private openSpare(): void {
+    const client = this.ssh.connection;
+    if (this.spare !== undefined || this.noSpares || this.closed || this.hung !== undefined || this.channels.inUse >= this.channels.max) return;
+    if (client === null || !warmable(client)) return;
+    this.spare = openSession(client).catch(() => {
+      this.noSpares = true;
+      return undefined;
+    });
+  }
+
+  /** A channel running `command`: the spare one when there is one, else one opened now. */
+  private async channelFor(command: string): Promise<ClientChannel> {
+    const spare = this.spare;
+    this.spare = undefined;
+    const ready = spare === undefined ? undefined : await spare;
+    this.openSpare();
+    if (ready !== undefined) return execOnSession(ready, command);
+    const client = this.ssh.connection;
+    if (client === null) throw new Error('Not connected to server');
+    return new Promise((resolve, reject) => {
+      client.exec(command, {}, (error, channel) => (error ? reject(error) : resolve(channel)));
+    });
+  }
+
+  /** Opens the first spare channel: the first command then costs one round trip. */
+  warmUp(): void {
+    this.openSpare();
+  }
+
+  // One channel: the command under /bin/sh, raw bytes collected, the timeout enforced.
   private async execNow(command: string, options: ExecOptions): Promise<ExecResult> {
     const started = Date.now();
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
-    let channel: { close(): void; signal?(name: string): void } | undefined;
-    const run = this.ssh.execCommand(underPosixShell(command), {
-      ...(options.stdin !== undefined ? { stdin: toStdin(options.stdin) } : {}),
-      noTrim: true,
-      onStdout: (chunk) => {
-        stdout.push(chunk);
-        options.onOutput?.(chunk);
-      },
-      onStderr: (chunk) => {
-        stderr.push(chunk);
-        options.onOutput?.(chunk);
-      },
-      onChannel: (c) => {
-        channel = c;
-      },
-    });
+    let channel: ClientChannel | undefined;
+    const run = (async () => {
+      try {
+        channel = await this.channelFor(underPosixShell(command));
+      } catch (error) {
+        // The connection went away while the channel opened: ssh2 says "Unable to exec" then.
+        if (this.closed && !lostConnection(error)) throw new Error('Not connected to server', { cause: error });
+        throw error;
+      }
+      const ch = channel;
+      return new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        let code: number | null = null;
+        let signal: string | null = null;
+        ch.on('data', (chunk: Buffer) => {
+          stdout.push(chunk);
+          options.onOutput?.(chunk);
+        });
+        ch.stderr.on('data', (chunk: Buffer) => {
+          stderr.push(chunk);
+          options.onOutput?.(chunk);
+        });
+        ch.on('exit', (exitCode: number | null, exitSignal?: string) => {
+          code = typeof exitCode === 'number' ? exitCode : null;
+          signal = exitSignal ?? null;
+        });
+        ch.on('close', () => resolve({ code, signal }));
+        if (options.stdin === undefined) ch.end();
+        else if (typeof options.stdin === 'string') ch.end(options.stdin);
+        // Bytes go through a stream, so none of them changes.
+        else Readable.from([options.stdin]).pipe(ch, { end: true });
+      });
+    })();
     const timeout = new Promise<never>((_, reject) => {
       if (options.timeoutMs === undefined) return;
       timer = setTimeout(() => {
-        channel?.signal?.('KILL');
+        channel?.signal('KILL');
         channel?.close();
         reject(new CommandTimeoutError(this.label, command, options.timeoutMs!));
       }, options.timeoutMs);
@@ -374,15 +432,8 @@ class SshTransport implements Transport {
         if (this.hung !== undefined && !(error instanceof HostTimeoutError)) throw new HostTimeoutError(this.hung);
         throw error;
       });
-      if (this.hung !== undefined && typeof result.code !== 'number') throw new HostTimeoutError(this.hung);
-      return {
-        command,
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr),
-        code: typeof result.code === 'number' ? result.code : null,
-        signal: result.signal ?? null,
-        durationMs: Date.now() - started,
-      };
+      if (this.hung !== undefined && result.code === null) throw new HostTimeoutError(this.hung);
+      return { command, stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code: result.code, signal: result.signal, durationMs: Date.now() - started };
     } finally {
       clearTimeout(timer);
     }
@@ -392,9 +443,4 @@ class SshTransport implements Transport {
     this.ssh.dispose();
     this.closeBastions();
   }
-}
-
-// node-ssh writes a string stdin as utf8; bytes go through a stream so none of them changes.
-function toStdin(data: Buffer | string): string | Readable {
-  return typeof data === 'string' ? data : Readable.from([data]);
 }

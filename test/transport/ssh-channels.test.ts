@@ -37,6 +37,35 @@ describe('channels on one connection', () => {
     expect(host.stats.peakSessions).toBe(8);
   });
 
+  // A command on a fresh channel waits for the open to be confirmed, then for the exec: two round trips. The
+  // transport keeps one channel opened ahead, so the next command's exec goes out at once.
+  it('each command after the first runs on a channel opened while the one before ran', async () => {
+    host = await startFakeHost();
+    transport = await connectTo(host);
+    for (let i = 0; i < 3; i++) expect((await transport.exec(`sleep 0.1; echo ${i}`)).stdout.toString()).toBe(`${i}\n`);
+    const log = host.stats.channelLog;
+    const at = (event: string): number => log.indexOf(event);
+    const ran = log.filter((e) => e.startsWith('exec ')).map((e) => Number(e.slice(5)));
+    expect(ran).toHaveLength(3);
+    for (const [k, session] of ran.entries()) {
+      if (k === 0) continue;
+      // opened before the previous command ended, and never used by another
+      expect(at(`open ${session}`)).toBeLessThan(at(`end ${ran[k - 1]}`));
+      expect(log.filter((e) => e === `exec ${session}`)).toHaveLength(1);
+    }
+    // one spare stays open for the next command: no more
+    expect(host.stats.sessionsOpened).toBe(4);
+  });
+
+  it('a spare channel counts against the limit: a burst of 20 still has at most 8 open', async () => {
+    host = await startFakeHost();
+    transport = await connectTo(host);
+    await transport.exec('true');
+    expect(await burst(transport, 20)).toEqual(numbers(20));
+    expect(host.stats.peakSessions).toBe(8);
+    expect((await transport.exec('echo after')).stdout.toString()).toBe('after\n');
+  });
+
   it('the fake host refuses a channel past its MaxSessions, as OpenSSH does', async () => {
     host = await startFakeHost({ maxSessions: 2 });
     const { connect } = await import('../fake-host/ssh-client.js');

@@ -6,11 +6,21 @@ import { runExec, type ExecEnvironment, type RunningExec } from './exec.js';
 // ssh2 is CommonJS: under Node's ESM loader only its default export carries Server and utils.
 const { Server, utils } = ssh2;
 
+/** What the fake sshd saw: connections, commands, and each session channel's open, exec and end, in order. */
+export interface FakeHostStats {
+  connections: number;
+  commands: string[];
+  peakSessions: number;
+  sessionsOpened: number;
+  /** `open N`, `exec N`, `end N` for session channel N. */
+  channelLog: string[];
+}
+
 export interface SshServerOptions extends ExecEnvironment {
   hostPrivateKey: string;
   clientPublicKey: string;
   port: number;
-  stats: { connections: number; commands: string[]; peakSessions: number };
+  stats: FakeHostStats;
   /** Session channels open at once on one connection, as sshd_config's MaxSessions (OpenSSH's default: 10). */
   maxSessions: number;
   /** Consulted for every command received (for tests that break a run at a given command). */
@@ -60,6 +70,8 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
           return;
         }
         const session = acceptSession();
+        const id = ++options.stats.sessionsOpened;
+        options.stats.channelLog.push(`open ${id}`);
         let exec: RunningExec | undefined;
         sessions += 1;
         options.stats.peakSessions = Math.max(options.stats.peakSessions, sessions);
@@ -77,6 +89,7 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
         });
         session.once('exec', (accept, _reject, info) => {
           options.stats.commands.push(info.command);
+          options.stats.channelLog.push(`exec ${id}`);
           const action = options.intercept.current?.(info.command);
           action?.before?.();
           const channel = accept();
@@ -91,6 +104,7 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
           running.add(started);
           mine.add(started);
           void started.done.then(() => {
+            options.stats.channelLog.push(`end ${id}`);
             running.delete(started);
             mine.delete(started);
           });
