@@ -192,33 +192,101 @@ export function composeValidate(options: ComposeStepOptions & { argv: readonly s
 
 const POLL_MS = 500;
 const FAILED_STATES = new Set(['restarting', 'exited', 'dead']);
+/** The line that ends each sample of the host-side poll, with ps's exit status. */
+const SAMPLE_END = '@apply-ws-fix-ps-sample';
+/** Samples the host-side poll takes past the settle time before the client polls on its own (interruptibly). */
+const SPARE_SAMPLES = 4;
+
+/**
+ * One command that polls `ps` on the host every POLL_MS, so the settle wait costs one round trip, not one per poll.
+ * It stops by itself once it saw the container running `need` times in a row (settled), saw it fail, or took `max`
+ * samples; the client judges every sample itself, by arrival time, as if it had polled.
+ */
+export function hostPollCommand(target: ComposeTarget, need: number, max: number): string {
+  const ps = composeCommands.ps(target);
+  return (
+    `i=0; n=0; while :; do o=$(${ps} 2>/dev/null); c=$?; printf '%s\\n${SAMPLE_END} %s\\n' "$o" "$c"; i=$((i+1)); ` +
+    `case $c:$o in 0:*'"State":"running"'*) n=$((n+1)); [ "$n" -ge ${need} ] && break;; 0:*'"State":"restarting"'*|0:*'"State":"exited"'*|0:*'"State":"dead"'*) break;; *) n=0;; esac; ` +
+    `[ "$i" -ge ${max} ] && break; sleep 0.5 2>/dev/null || sleep 1; done`
+  );
+}
+
+/** The samples in a host-side poll's output so far: each one's ps result, and the rest not yet ended. */
+export function pollSamples(text: string): { samples: ExecResult[]; rest: string } {
+  const samples: ExecResult[] = [];
+  const marker = new RegExp(`^${SAMPLE_END} (\\d+)$`, 'm');
+  let rest = text;
+  for (let m = marker.exec(rest); m !== null; m = marker.exec(rest)) {
+    const stdout = rest.slice(0, m.index);
+    samples.push({ command: 'ps', stdout: Buffer.from(stdout), stderr: Buffer.alloc(0), code: Number(m[1]), signal: null, durationMs: 0 });
+    rest = rest.slice(m.index + m[0].length + 1);
+  }
+  return { samples, rest };
+}
+
+type Seen = { settled: ContainerStatus } | { failed: StepError } | { progress: string };
 
 /**
  * Polls `docker compose ps` until the container has been running for `settleMs`, failing at once on a crash loop or
- * exit, and after `timeoutMs` at most. Returns the last status seen.
+ * exit, and after `timeoutMs` at most. Returns the last status seen. The host polls first, in one command (one round
+ * trip for the whole settle time); when that does not settle it, the client polls on, one `ps` at a time.
  */
 export async function waitRunning(ctx: ExecContext, target: ComposeTarget, settleMs: number, timeoutMs: number, stepId = 'running'): Promise<ContainerStatus> {
   const deadline = Date.now() + timeoutMs;
   let runningSince: number | undefined;
   let last: ContainerStatus | undefined;
-  for (;;) {
-    last = containerOf(await ctx.exec(composeCommands.ps(target)), target.service);
-    const now = Date.now();
+  const see = (result: ExecResult, now: number): Seen => {
+    last = containerOf(result, target.service);
     if (last?.state === 'running') {
       runningSince ??= now;
-      if (now - runningSince >= settleMs) return last;
-      ctx.progress(`${last.status}; still running in ${Math.ceil((settleMs - (now - runningSince)) / 1000)} s counts as settled`);
-    } else {
-      ctx.progress(last ? `${last.status}; waiting for it to run` : 'waiting for the container');
-      runningSince = undefined;
-      if (last !== undefined && FAILED_STATES.has(last.state)) {
-        throw new StepError(stepId, `${last.name} is not running: ${last.status}`, `Read the logs: docker compose logs ${target.service} --tail 100 (a config error shows as [emerg]).`);
-      }
+      if (now - runningSince >= settleMs) return { settled: last };
+      return { progress: `${last.status}; still running in ${Math.ceil((settleMs - (now - runningSince)) / 1000)} s counts as settled` };
+    }
+    runningSince = undefined;
+    if (last !== undefined && FAILED_STATES.has(last.state)) {
+      return { failed: new StepError(stepId, `${last.name} is not running: ${last.status}`, `Read the logs: docker compose logs ${target.service} --tail 100 (a config error shows as [emerg]).`) };
     }
     if (now >= deadline + settleMs) {
-      throw new StepError(stepId, last ? `${last.name} did not settle in ${Math.round(timeoutMs / 1000)} s: ${last.status}` : `no container for service ${target.service}`, 'Check docker compose ps and the logs on the host.');
+      return { failed: new StepError(stepId, last ? `${last.name} did not settle in ${Math.round(timeoutMs / 1000)} s: ${last.status}` : `no container for service ${target.service}`, 'Check docker compose ps and the logs on the host.') };
     }
-    await sleep(runningSince !== undefined ? Math.min(POLL_MS, settleMs - (now - runningSince)) : POLL_MS);
+    return { progress: last ? `${last.status}; waiting for it to run` : 'waiting for the container' };
+  };
+  const act = (seen: Seen): ContainerStatus | undefined => {
+    if ('settled' in seen) return seen.settled;
+    if ('failed' in seen) throw seen.failed;
+    ctx.progress(seen.progress);
+    return undefined;
+  };
+
+  // The host polls: each sample judged as it arrives (for the progress), the first verdict kept.
+  const need = Math.ceil(settleMs / POLL_MS) + 1;
+  const max = Math.max(1, Math.min(Math.ceil(timeoutMs / POLL_MS) + 1, need + SPARE_SAMPLES));
+  let text = '';
+  let verdict: Seen | undefined;
+  const polled = await ctx.exec(hostPollCommand(target, need, max), {
+    timeoutMs: ctx.options.commandTimeoutMs + max * POLL_MS,
+    onOutput: (chunk) => {
+      const { samples, rest } = pollSamples(text + chunk.toString('utf8'));
+      text = rest;
+      for (const sample of samples) {
+        if (verdict !== undefined && !('progress' in verdict)) break;
+        verdict = see(sample, Date.now());
+        if ('progress' in verdict) ctx.progress(verdict.progress);
+      }
+    },
+  });
+  // No verdict back (a host whose shell the poll does not suit): the client polls from the start.
+  let pause = 0;
+  if (polled.code === 0 && verdict !== undefined) {
+    const done = act(verdict);
+    if (done !== undefined) return done;
+    pause = POLL_MS;
+  }
+  for (;;) {
+    if (pause > 0) await sleep(runningSince !== undefined ? Math.max(0, Math.min(pause, settleMs - (Date.now() - runningSince))) : pause);
+    pause = POLL_MS;
+    const done = act(see(await ctx.exec(composeCommands.ps(target)), Date.now()));
+    if (done !== undefined) return done;
   }
 }
 
