@@ -41,7 +41,7 @@ export async function planForHost(options: RunOptions, runbook: Runbook, io: { c
     const journal = journalFact(new RemotePath(runbook.project(params)), runbook.legacyStateDirs?.(params) ?? []);
     const steps = [...apply.steps, ...(apply.after ?? [])];
     const facts: Fact<unknown>[] = [...(runbook.facts?.(params, 'apply') ?? []), journal, ...steps.flatMap((s) => s.facts ?? []), ...apply.checks.flatMap((c) => c.facts ?? [])];
-    const store = await gatherFacts(session.exec, facts);
+    const store = await gatherFacts(session.execAll, facts);
     const plans = new Map<string, StepPlan>();
     const ctx: PlanContext = {
       params,

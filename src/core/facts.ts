@@ -28,15 +28,12 @@ export function uniqueFacts(facts: readonly Fact<unknown>[]): Fact<unknown>[] {
 }
 
 /**
- * Runs every fact's command at once, then parses the answers in declaration order, so the first failed
- * precondition in that order is the one reported.
+ * Runs every fact's command at once (Session.execAll), then parses the answers in declaration order, so the first
+ * failed precondition in that order is the one reported. A lost connection or an interrupt wins over any parse.
  */
-export async function gatherFacts(exec: (command: string) => Promise<ExecResult>, facts: readonly Fact<unknown>[], store = new FactStore()): Promise<FactStore> {
+export async function gatherFacts(execAll: (commands: readonly string[]) => Promise<ExecResult[]>, facts: readonly Fact<unknown>[], store = new FactStore()): Promise<FactStore> {
   const unique = uniqueFacts(facts).filter((fact) => !store.has(fact));
-  const results = await Promise.allSettled(unique.map((fact) => exec(fact.command)));
-  // A lost connection or an interrupt wins over any parse: it is the real reason.
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  unique.forEach((fact, i) => store.set(fact, fact.parse((results[i] as PromiseFulfilledResult<ExecResult>).value)));
+  const results = unique.length > 0 ? await execAll(unique.map((fact) => fact.command)) : [];
+  unique.forEach((fact, i) => store.set(fact, fact.parse(results[i]!)));
   return store;
 }

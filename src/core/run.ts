@@ -163,7 +163,7 @@ async function start(options: RunOptions, runbook: Runbook, io: RunIO, project: 
               {
                 title: 'Check the preconditions and read the host',
                 task: async (_, sub) => {
-                  const gathered = await gatherFacts((await connected).session.exec, facts);
+                  const gathered = await gatherFacts((await connected).session.execAll, facts);
                   store = gathered;
                   sub.title = `Preconditions hold${runbook.describeFacts ? `: ${runbook.describeFacts(params, (fact) => gathered.get(fact), options.action)}` : ''}`;
                 },

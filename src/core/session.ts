@@ -2,6 +2,7 @@
 // (interrupts, timeouts, --verbose logging with secrets masked, a dropped connection told from a failed command).
 import { randomBytes } from 'node:crypto';
 import { ConnectionLostError, InterruptedError } from '../errors.js';
+import { BATCH_UNAVAILABLE, batchCommand, splitBatch } from '../shell/batch.js';
 import { maskSecrets } from '../shell/mask.js';
 import { lostConnection, type ExecOptions, type ExecResult, type Transport } from '../transport/transport.js';
 import type { RunOptions } from './options.js';
@@ -27,6 +28,14 @@ export async function execOn(transport: Transport, label: string, command: strin
   }
   if (result.code === null && result.signal === null) throw new ConnectionLostError(label, command);
   return result;
+}
+
+/** Every promise settled, then the first rejection in order thrown (a lost connection is the real reason, whichever came first). */
+async function settledInOrder<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 const VERBOSE_LINES = 40;
@@ -91,6 +100,29 @@ export class Session {
     if (this.interrupt.signal !== null) throw new InterruptedError(this.interrupt.signal);
   };
 
+  /**
+   * Read-only commands side by side, each result as if it ran alone. On a host shell they go as one remote command
+   * (one round trip, not one per command, and one channel); a host where that cannot run gets them one by one.
+   */
+  readonly execAll = async (commands: readonly string[]): Promise<ExecResult[]> => {
+    if (commands.length < 2 || this.transport.runsShell !== true) return settledInOrder(commands.map((command) => this.exec(command)));
+    this.checkpoint();
+    const numbers = commands.map((command) => {
+      const n = ++this.execs;
+      this.log(`$ [${n}] ${command}`);
+      return n;
+    });
+    const batch = await execOn(this.transport, this.label, batchCommand(commands), { timeoutMs: this.options.commandTimeoutMs });
+    if (batch.code === BATCH_UNAVAILABLE && batch.stdout.length === 0) {
+      this.log(`[${numbers.join(', ')}] could not run together (no temp directory on the host: ${batch.stderr.toString('utf8').trim() || 'mktemp failed'}); one by one`);
+      return settledInOrder(commands.map((command) => this.exec(command)));
+    }
+    const results = splitBatch(batch, commands);
+    const together = ` (run together: [${numbers[0]}]–[${numbers.at(-1)}])`;
+    results.forEach((result, i) => this.logResult(numbers[i]!, result, false, together));
+    return results;
+  };
+
   /** Runs a command after checking for an interrupt, with the default timeout; logged under --verbose. */
   readonly exec = async (command: string, options: ExecOptions = {}): Promise<ExecResult> => {
     this.checkpoint();
@@ -115,9 +147,13 @@ export class Session {
       : options.onOutput;
     const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options, ...(onOutput ? { onOutput } : {}) });
     if (streaming && partial !== '') this.log(`[${n}]   ${partial}`);
-    const output = streaming ? '' : [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
-    this.log(`[${n}] exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms${output !== '' ? ':' : ''}`);
-    if (output !== '') this.log(indentTail(output));
+    this.logResult(n, result, streaming);
     return result;
   };
+
+  private logResult(n: number, result: ExecResult, streamed: boolean, note = ''): void {
+    const output = streamed ? '' : [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');
+    this.log(`[${n}] exit ${result.code ?? result.signal ?? '?'}, ${result.durationMs} ms${note}${output !== '' ? ':' : ''}`);
+    if (output !== '') this.log(indentTail(output));
+  }
 }

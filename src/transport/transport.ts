@@ -22,6 +22,8 @@ export interface ExecOptions {
 export interface Transport {
   /** user@host:port, for messages. */
   readonly label: string;
+  /** True when every command runs in a POSIX shell on the host, so several read-only ones can go as one. */
+  readonly runsShell?: boolean;
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
 }
