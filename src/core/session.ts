@@ -1,7 +1,7 @@
 // One run's link to one host: every remote command goes through here, with the run's policies applied
 // (interrupts, timeouts, --verbose logging with secrets masked, a dropped connection told from a failed command).
 import { randomBytes } from 'node:crypto';
-import { ConnectionLostError, InterruptedError } from '../errors.js';
+import { CommandTimeoutError, ConnectionLostError, InterruptedError } from '../errors.js';
 import { BATCH_UNAVAILABLE, batchCommand, splitBatch } from '../shell/batch.js';
 import { maskSecrets } from '../shell/mask.js';
 import { lostConnection, type ExecOptions, type ExecResult, type Transport } from '../transport/transport.js';
@@ -36,6 +36,13 @@ async function settledInOrder<T>(promises: readonly Promise<T>[]): Promise<T[]> 
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+interface Pending {
+  command: string;
+  n: number;
+  resolve: (result: ExecResult) => void;
+  reject: (error: unknown) => void;
 }
 
 const VERBOSE_LINES = 40;
@@ -100,28 +107,8 @@ export class Session {
     if (this.interrupt.signal !== null) throw new InterruptedError(this.interrupt.signal);
   };
 
-  /**
-   * Read-only commands side by side, each result as if it ran alone. On a host shell they go as one remote command
-   * (one round trip, not one per command, and one channel); a host where that cannot run gets them one by one.
-   */
-  readonly execAll = async (commands: readonly string[]): Promise<ExecResult[]> => {
-    if (commands.length < 2 || this.transport.runsShell !== true) return settledInOrder(commands.map((command) => this.exec(command)));
-    this.checkpoint();
-    const numbers = commands.map((command) => {
-      const n = ++this.execs;
-      this.log(`$ [${n}] ${command}`);
-      return n;
-    });
-    const batch = await execOn(this.transport, this.label, batchCommand(commands), { timeoutMs: this.options.commandTimeoutMs });
-    if (batch.code === BATCH_UNAVAILABLE && batch.stdout.length === 0) {
-      this.log(`[${numbers.join(', ')}] could not run together (no temp directory on the host: ${batch.stderr.toString('utf8').trim() || 'mktemp failed'}); one by one`);
-      return settledInOrder(commands.map((command) => this.exec(command)));
-    }
-    const results = splitBatch(batch, commands);
-    const together = ` (run together: [${numbers[0]}]–[${numbers.at(-1)}])`;
-    results.forEach((result, i) => this.logResult(numbers[i]!, result, false, together));
-    return results;
-  };
+  /** Commands side by side, each result as if it ran alone (they go as one remote command: see execAlways). */
+  readonly execAll = async (commands: readonly string[]): Promise<ExecResult[]> => settledInOrder(commands.map((command) => this.exec(command)));
 
   /** Runs a command after checking for an interrupt, with the default timeout; logged under --verbose. */
   readonly exec = async (command: string, options: ExecOptions = {}): Promise<ExecResult> => {
@@ -145,11 +132,62 @@ export class Session {
           options.onOutput?.(chunk);
         }
       : options.onOutput;
+    // Plain commands issued together (a burst of reads, a wave of checks) go as one remote command.
+    if (this.transport.runsShell === true && options.stdin === undefined && options.onOutput === undefined && options.timeoutMs === undefined) return this.together(command, n);
     const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options, ...(onOutput ? { onOutput } : {}) });
     if (streaming && partial !== '') this.log(`[${n}]   ${partial}`);
     this.logResult(n, result, streaming);
     return result;
   };
+
+  private pending: Pending[] = [];
+
+  // Waits for the other commands issued in this turn of the event loop, then runs them all.
+  private together(command: string, n: number): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ command, n, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  /**
+   * One command runs as it is. Several run as one remote command, side by side, each in a subshell of its own
+   * (one round trip and one channel instead of one each): a burst of concurrent channels, folded. A host without a
+   * usable temp directory (a full disk) gets them one by one; a lost connection or a timeout fails each of them,
+   * named by its own command.
+   */
+  private async flush(): Promise<void> {
+    const group = this.pending;
+    this.pending = [];
+    const alone = async (one: Pending): Promise<void> => {
+      try {
+        const result = await execOn(this.transport, this.label, one.command, { timeoutMs: this.options.commandTimeoutMs });
+        this.logResult(one.n, result, false);
+        one.resolve(result);
+      } catch (error) {
+        one.reject(error);
+      }
+    };
+    if (group.length === 1) return alone(group[0]!);
+    const commands = group.map((one) => one.command);
+    let batch: ExecResult;
+    try {
+      batch = await execOn(this.transport, this.label, batchCommand(commands), { timeoutMs: this.options.commandTimeoutMs });
+    } catch (error) {
+      for (const one of group) one.reject(error instanceof ConnectionLostError ? new ConnectionLostError(this.label, one.command) : error instanceof CommandTimeoutError ? new CommandTimeoutError(this.label, one.command, this.options.commandTimeoutMs) : error);
+      return;
+    }
+    if (batch.code === BATCH_UNAVAILABLE && batch.stdout.length === 0) {
+      this.log(`[${group.map((one) => one.n).join(', ')}] could not run together (no temp directory on the host: ${batch.stderr.toString('utf8').trim() || 'mktemp failed'}); one by one`);
+      await Promise.all(group.map(alone));
+      return;
+    }
+    const together = ` (run together: ${group.map((one) => `[${one.n}]`).join(' ')})`;
+    splitBatch(batch, commands).forEach((result, i) => {
+      this.logResult(group[i]!.n, result, false, together);
+      group[i]!.resolve(result);
+    });
+  }
 
   private logResult(n: number, result: ExecResult, streamed: boolean, note = ''): void {
     const output = streamed ? '' : [result.stdout, result.stderr].map((b) => b.toString('utf8').trimEnd()).filter(Boolean).join('\n');

@@ -57,7 +57,7 @@ describe('Session.execAll', () => {
       ['b', 4, 'b', 'oops'],
     ]);
     expect(lines.filter((l) => /^\$ \[\d\] [ab]$/.test(l))).toEqual(['$ [1] a', '$ [2] b']);
-    expect(lines).toContain('[2] exit 4, 5 ms (run together: [1]–[2]):');
+    expect(lines).toContain('[2] exit 4, 5 ms (run together: [1] [2]):');
   });
 
   it('a connection lost during the batch is a lost connection, not a failed read', async () => {
