@@ -33,6 +33,8 @@ export interface AwfRun {
   commandStarts: Array<{ t: number; command: string }>;
   /** ms after spawn when the last logged command ended. */
   lastCommandEnd: number;
+  /** The last lines of stderr, for a run that did not end as expected. */
+  stderrTail: string;
 }
 
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
@@ -64,7 +66,7 @@ export function analyse(timed: Timed): AwfRun {
       commands++;
       commandStarts.push({ t: Math.round(t), command: started[1]! });
     }
-    const m = /^\[\d+\] exit [^,]+, (\d+) ms:?$/.exec(text);
+    const m = /^\[\d+\] exit [^,]+, (\d+) ms(?: \(run together: [^)]*\))?:?$/.exec(text);
     if (m) {
       const ms = Number(m[1]);
       sum += ms;
@@ -86,16 +88,17 @@ export function analyse(timed: Timed): AwfRun {
     steps: (report.steps ?? []).map((s) => ({ id: s.id, status: s.status, durationMs: s.durationMs })),
     commandStarts,
     lastCommandEnd: Math.round(Math.max(0, ...intervals.map((i) => i[1]))),
+    stderrTail: timed.stderr.replace(ANSI, '').trimEnd().split('\n').slice(-8).join('\n'),
   };
 }
 
-export async function runCli(target: Target, settleSeconds: number, verbose: boolean): Promise<AwfRun> {
-  const timed = await spawnTimed(process.execPath, [CLI, ...cliArgs(target, settleSeconds, verbose)], { env: cleanEnv({ NO_COLOR: '1' }), timeoutMs: 120_000 });
+export async function runCli(target: Target, settleSeconds: number, verbose: boolean, extra: readonly string[] = []): Promise<AwfRun> {
+  const timed = await spawnTimed(process.execPath, [CLI, ...cliArgs(target, settleSeconds, verbose), ...extra], { env: cleanEnv({ NO_COLOR: '1' }), timeoutMs: 120_000 });
   return analyse(timed);
 }
 
-export function expectOutcome(run: AwfRun, outcome: string, what: string): void {
-  if (run.outcome !== outcome || run.exitCode !== 0) throw new Error(`${what}: expected ${outcome} (exit 0), got ${run.outcome} (exit ${run.exitCode})`);
+export function expectOutcome(run: AwfRun, outcome: string, what: string, exitCode = 0): void {
+  if (run.outcome !== outcome || run.exitCode !== exitCode) throw new Error(`${what}: expected ${outcome} (exit ${exitCode}), got ${run.outcome} (exit ${run.exitCode}); its stderr ended:\n${run.stderrTail}`);
 }
 
 /** A short name for a remote command: its verb without the `cd -- dir &&` prefix and long arguments. */

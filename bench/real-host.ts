@@ -19,6 +19,8 @@ export interface BenchRealHost {
   readonly versions: { engine: string; compose: string; client: string };
   readFile(relToHome: string): string;
   reset(): Promise<void>;
+  setFault(name: 'health-fails'): Promise<void>;
+  clearFaults(): Promise<void>;
   close(): Promise<void>;
 }
 

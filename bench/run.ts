@@ -115,6 +115,10 @@ interface HostResults {
     apply25: Array<AwfRun & { traffic: TrafficCount }>;
     noop25: Array<AwfRun & { traffic: TrafficCount }>;
     noop0: Array<AwfRun & { traffic: TrafficCount }>;
+    /** An apply whose endpoint check fails (/_stcore/health answers 503), so it rolls back by itself. */
+    unwound25: Array<AwfRun & { traffic: TrafficCount }>;
+    /** --rollback of a good apply. */
+    rollback25: Array<AwfRun & { traffic: TrafficCount }>;
   } | null;
   sshConnectionsPerRun: number[];
 }
@@ -207,11 +211,12 @@ async function realHostSection(withLatency: boolean, withHost: boolean): Promise
         };
         const slowTarget = targetOf(host, slow.port, knownHosts(slow.port));
         const fastTarget = targetOf(host, fast.port, knownHosts(fast.port));
-        const latency = { apply25: [] as Array<AwfRun & { traffic: TrafficCount }>, noop25: [] as Array<AwfRun & { traffic: TrafficCount }>, noop0: [] as Array<AwfRun & { traffic: TrafficCount }> };
-        const through = async (proxy: typeof slow, t: Target, outcome: string): Promise<AwfRun & { traffic: TrafficCount }> => {
+        type Counted = AwfRun & { traffic: TrafficCount };
+        const latency = { apply25: [] as Counted[], noop25: [] as Counted[], noop0: [] as Counted[], unwound25: [] as Counted[], rollback25: [] as Counted[] };
+        const through = async (proxy: typeof slow, t: Target, outcome: string, extra: string[] = [], exitCode = 0): Promise<Counted> => {
           proxy.reset();
-          const run = await runCli(t, SETTLE_S, true);
-          expectOutcome(run, outcome, `apply-ws-fix through the ${proxy.delayMs} ms proxy`);
+          const run = await runCli(t, SETTLE_S, true, extra);
+          expectOutcome(run, outcome, `apply-ws-fix ${extra.join(' ')} through the ${proxy.delayMs} ms proxy`, exitCode);
           return { ...run, traffic: proxy.count() };
         };
         for (let i = 0; i < RUNS; i++) {
@@ -222,6 +227,15 @@ async function realHostSection(withLatency: boolean, withHost: boolean): Promise
           await through(fast, fastTarget, 'already-applied');
           const pair = i % 2 === 0 ? ([[fast, fastTarget, latency.noop0], [slow, slowTarget, latency.noop25]] as const) : ([[slow, slowTarget, latency.noop25], [fast, fastTarget, latency.noop0]] as const);
           for (const [proxy, t, bucket] of pair) bucket.push(await through(proxy, t, 'already-applied'));
+          latency.rollback25.push(await through(slow, slowTarget, 'rolled-back', ['--rollback']));
+          // The rollback path: the same apply, but the endpoint check fails and the run puts everything back.
+          await host.reset();
+          await host.setFault('health-fails');
+          try {
+            latency.unwound25.push(await through(slow, slowTarget, 'failed-and-restored', [], 1));
+          } finally {
+            await host.clearFaults();
+          }
         }
         results.latency = latency;
       } finally {
@@ -313,6 +327,8 @@ async function main(): Promise<void> {
   let awfApplyEx = Number.NaN;
   let ansibleNoop = Number.NaN;
   let floorApply = Number.NaN;
+  let floorNoopAll = Number.NaN;
+  let awfApplyExValidate = Number.NaN;
   if (host && 'unavailable' in host) {
     out(`1-3. real-sshd test host: n/a — ${host.unavailable}`);
     json['realHost'] = { unavailable: host.unavailable };
@@ -335,6 +351,9 @@ async function main(): Promise<void> {
     ansibleNoop = s.ansibleNoop?.median ?? Number.NaN;
     floorApply = Math.min(s.cmApply.median, s.plainApply.median);
     const floorNoop = Math.min(s.cmNoop.median, s.plainNoop.median);
+    floorNoopAll = floorNoop;
+    // The floor never tests the new config in a throwaway container: the apply without that step, for comparison.
+    awfApplyExValidate = median(h.awf.apply.map((r) => r.wallMs - settleMs - (r.steps.find((st) => st.id === 'validate')?.durationMs ?? 0)));
     const range = (x: Summary | null): string => (x ? `${seconds(x.min)}–${seconds(x.max)}` : 'n/a');
     const v = engineVersions;
     out(`1. No-op re-run and full apply on the real-sshd test host: OpenSSH sshd, a real Docker Engine ${v?.engine ?? '?'} with Compose ${v?.compose ?? '?'}`);
@@ -391,6 +410,9 @@ async function main(): Promise<void> {
   // ------------------------------------------------------------------ 3. latency
   let noopRounds = Number.NaN;
   let noopRoundsByTime = Number.NaN;
+  let applyRounds = Number.NaN;
+  let unwoundRounds = Number.NaN;
+  let rollbackRounds = Number.NaN;
   if (host && !('unavailable' in host) && host.latency) {
     const l = host.latency;
     const m = (runs: Array<AwfRun & { traffic: TrafficCount }>, f: (r: AwfRun & { traffic: TrafficCount }) => number): number => median(runs.map(f));
@@ -410,10 +432,19 @@ async function main(): Promise<void> {
     out('   follow server data (interleaved concurrent channels count separately: a looser bound).'); 
     out(`   latency cost = (wall at ${DELAY_MS} ms − wall at 0 ms) / ${2 * DELAY_MS} ms, paired runs: the round trips on the critical path`);
     out('   as the operator feels them (noisy when the machine is loaded).');
+    const latencyRow = (name: string, runs: Array<AwfRun & { traffic: TrafficCount }>, wall0: string, cost: string): string[] =>
+      runs.length === 0
+        ? [name, 'n/a']
+        : [name, wall0, msText(m(runs, (r) => r.wallMs)), count(m(runs, (r) => r.traffic.answeredRounds)), count(m(runs, (r) => r.traffic.rounds)), count(m(runs, (r) => r.traffic.clientBursts)), cost, count(m(runs, (r) => r.traffic.connections)), count(m(runs, (r) => r.commands)), `${m(runs, (r) => r.traffic.bytesUp)}/${m(runs, (r) => r.traffic.bytesDown)}`];
     table(['run', 'wall @0 ms', `wall @${DELAY_MS} ms`, 'round trips', 'rounds', 'bursts', 'latency cost (RTTs)', 'connections', 'remote commands', 'bytes up/down'], [
-      ['no-op', msText(noop0), msText(noop25), count(noopRounds), count(m(l.noop25, (r) => r.traffic.rounds)), count(m(l.noop25, (r) => r.traffic.clientBursts)), count(noopRoundsByTime), count(m(l.noop25, (r) => r.traffic.connections)), count(m(l.noop25, (r) => r.commands)), `${m(l.noop25, (r) => r.traffic.bytesUp)}/${m(l.noop25, (r) => r.traffic.bytesDown)}`],
-      ['apply', `${msText(apply0)} (direct)`, msText(apply25), count(m(l.apply25, (r) => r.traffic.answeredRounds)), count(m(l.apply25, (r) => r.traffic.rounds)), count(m(l.apply25, (r) => r.traffic.clientBursts)), count((apply25 - apply0) / (2 * DELAY_MS)), count(m(l.apply25, (r) => r.traffic.connections)), count(m(l.apply25, (r) => r.commands)), `${m(l.apply25, (r) => r.traffic.bytesUp)}/${m(l.apply25, (r) => r.traffic.bytesDown)}`],
+      latencyRow('no-op', l.noop25, msText(noop0), count(noopRoundsByTime)),
+      latencyRow('apply', l.apply25, `${msText(apply0)} (direct)`, count((apply25 - apply0) / (2 * DELAY_MS))),
+      latencyRow('apply, a check fails: rolled back', l.unwound25, '', ''),
+      latencyRow('--rollback', l.rollback25, '', ''),
     ]);
+    applyRounds = m(l.apply25, (r) => r.traffic.answeredRounds);
+    unwoundRounds = l.unwound25.length > 0 ? m(l.unwound25, (r) => r.traffic.answeredRounds) : Number.NaN;
+    rollbackRounds = l.rollback25.length > 0 ? m(l.rollback25, (r) => r.traffic.answeredRounds) : Number.NaN;
     out('   (the apply rows include the settle wait, and its ps polls, which are round trips of their own)');
     // The run with the median round count, its rounds by wave of remote commands (commands announced together).
     const typical = (runs: Array<AwfRun & { traffic: TrafficCount }>) => [...runs].sort((a, b) => a.traffic.answeredRounds - b.traffic.answeredRounds)[Math.floor(runs.length / 2)]!;
@@ -422,6 +453,7 @@ async function main(): Promise<void> {
     out(`   where the rounds go (all rounds of the median run, by wave of remote commands started together):`);
     out(`   no-op: ${noopWaves.map((w) => `${w.label} ${w.rounds}`).join(' · ')}`);
     out(`   apply: ${applyWaves.map((w) => `${w.label} ${w.rounds}`).join(' · ')}`);
+    if (l.unwound25.length > 0) out(`   apply, rolled back: ${roundsByWave(typical(l.unwound25)).map((w) => `${w.label} ${w.rounds}`).join(' · ')}`);
     out();
     json['latency'] = { noop0Ms: noop0, noop25Ms: noop25, apply0Ms: apply0, apply25Ms: apply25, noopRounds, noopRoundsByTime, noopWaves, applyWaves, raw: { noop25: l.noop25.map((r) => r.traffic), apply25: l.apply25.map((r) => r.traffic) } };
   }
@@ -478,10 +510,15 @@ async function main(): Promise<void> {
   }
 
   // ------------------------------------------------------------------ targets
+  atMost(`apply round trips at ${DELAY_MS} ms each way`, applyRounds, 15, count);
+  atMost(`no-op round trips at ${DELAY_MS} ms each way`, noopRounds, 11, count);
+  atMost('extra round trips when a check fails and the apply rolls back', unwoundRounds - applyRounds, 2, count);
+  atMost('  --rollback round trips, vs the apply\'s + 2 (info)', rollbackRounds, applyRounds + 2, count);
+  atMost('apply (excluding settle) vs the plain-ssh floor', awfApplyEx / floorApply, 1.3, times);
+  atMost('  the same, without the nginx -t container the floor does not run (info)', awfApplyExValidate / floorApply, 1.3, times);
+  atMost('no-op vs the plain-ssh floor\'s same reads and checks', awfNoop / floorNoopAll, 1.2, times);
   atMost('no-op run on the loopback test host', awfNoop, 1000, sec);
   atLeast('no-op faster than the Ansible playbook', ansibleNoop / awfNoop, 5, times);
-  atMost('apply (excluding settle) vs the plain-ssh floor', awfApplyEx / floorApply, 1.2, times);
-  atMost(`round trips, no-op at ${DELAY_MS} ms each way`, noopRounds, 12, count);
   atMost(`50 hosts at concurrency ${CONCURRENCY} vs 1 host`, fleet50 / fleet1, 6, times);
   atMost('peak RSS, 50 hosts', rss50, 200, mib);
   atMost('--help', cold ? cold['help']!.median : Number.NaN, 300, msText);
