@@ -35,7 +35,8 @@ export async function parseMergeArgs(argv: readonly string[]): Promise<MergeRepo
     .usage(MERGE_REPORTS_USAGE)
     .option('json', { type: 'boolean', default: false, describe: 'print the merged fleet\'s reports as one JSON array on stdout (the table goes to stderr)' })
     .option('partial', { type: 'boolean', default: false, describe: 'merge the shards given even if some are missing; the missing ones are named' })
-    .strict()
+    // Unknown flags are refused; the words are the files.
+    .strictOptions()
     .help(false)
     .version(false)
     .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
