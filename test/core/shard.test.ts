@@ -310,3 +310,30 @@ describe('mergeShardReports', () => {
     expect(mergeRefused([]).message).toMatch(/needs the shards' report files/);
   });
 });
+
+describe("the README's CI examples", () => {
+  it('run commands this version parses: each shard of the matrix, and the merge', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { packageRoot } = await import('../../src/paths.js');
+    const root = packageRoot();
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string };
+    const section = readme.split('### A fleet in shards')[1]!.split('\n### ')[0]!;
+    const blocks = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks).toHaveLength(2);
+    const commands = blocks.flatMap((block) => block.split('\n').filter((line) => line.includes('npx --yes apply-ws-fix@')));
+    expect(commands).toHaveLength(4);
+    const dir = await mkdtemp(join(tmpdir(), 'awf-shard-readme-'));
+    await writeFile(join(dir, 'proxies.txt'), '10.1.0.1\n10.1.0.2\n');
+    for (const line of commands) {
+      // The CI's own variables for shard 2 of 4; the redirect is the shell's.
+      const text = line.replace(/^.*?npx --yes /, '').replaceAll('${{ matrix.shard }}', '2').replaceAll('$CI_NODE_INDEX', '2').replaceAll('$CI_NODE_TOTAL', '4').replace(/\s+>\s+\S+$/, '');
+      const [tool, ...argv] = text.split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1'));
+      expect(tool, 'the examples pin this version: every shard and the merge must split alike').toBe(`apply-ws-fix@${version}`);
+      const command = await parseArgs([...argv, ...(argv[0] === 'merge-reports' ? [] : ['--ssh-config', 'none'])], { env: { HOME: '/home/op' }, interactive: false, faultNames: [], version, cwd: dir });
+      if (argv[0] === 'merge-reports') expect(command).toMatchObject({ kind: 'merge-reports', files: ['shard-*.json'] });
+      else expect(['fleet', 'empty-shard']).toContain(command.kind);
+      if (command.kind === 'fleet' || command.kind === 'empty-shard') expect(command.shard).toMatchObject({ index: 2, count: 4, hosts: 2 });
+    }
+  });
+});
