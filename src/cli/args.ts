@@ -305,8 +305,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       // yargs prints the completion script itself, then strict mode would call the command word unknown.
       if (argv[0] === 'completion' && error === undefined) return;
       if (error instanceof UsageError) throw error;
+      if (argv.includes('merge-reports')) throw new UsageError('merge-reports comes first, before its files', 'Run apply-ws-fix merge-reports --help.');
       const text = message ?? error?.message ?? 'bad arguments';
-      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion'], argv);
+      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion', 'merge-reports'], argv);
       throw new UsageError(text, hint ? `${hint} Run apply-ws-fix --help.` : 'Run apply-ws-fix --help.');
     });
   // `--host` with nothing after it: yargs would make that an empty string, refused later as "not a host name".

@@ -2,6 +2,7 @@
 // flag given to it (--hosts-file, --yes) is refused instead of silently ignored.
 import yargs from 'yargs';
 import { UsageError } from '../errors.js';
+import { suggestForUnknown } from './suggest.js';
 
 export interface MergeReportsCommand {
   kind: 'merge-reports';
@@ -33,6 +34,7 @@ export async function parseMergeArgs(argv: readonly string[]): Promise<MergeRepo
   const parser = yargs([...argv.slice(1)])
     .scriptName('apply-ws-fix')
     .usage(MERGE_REPORTS_USAGE)
+    .parserConfiguration({ 'camel-case-expansion': false })
     .option('json', { type: 'boolean', default: false, describe: 'print the merged fleet\'s reports as one JSON array on stdout (the table goes to stderr)' })
     .option('partial', { type: 'boolean', default: false, describe: 'merge the shards given even if some are missing; the missing ones are named' })
     // Unknown flags are refused; the words are the files.
@@ -43,13 +45,13 @@ export async function parseMergeArgs(argv: readonly string[]): Promise<MergeRepo
     .wrap(Math.min(110, process.stdout.columns || 110))
     .exitProcess(false)
     .fail((message, error) => {
-      throw error instanceof UsageError ? error : new UsageError(message ?? error?.message ?? 'bad arguments', 'Run apply-ws-fix merge-reports --help.');
+      if (error instanceof UsageError) throw error;
+      const text = message ?? error?.message ?? 'bad arguments';
+      const hint = suggestForUnknown(text, ['json', 'partial', 'help'], [], argv);
+      throw new UsageError(text, `${hint ? `${hint} ` : ''}Run apply-ws-fix merge-reports --help.`);
     });
   const args = await parser.parseAsync();
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
-  for (const key of ['json', 'partial'] as const) {
-    if (Array.isArray(args[key])) throw new UsageError(`--${key} was given more than once`, `Give --${key} once.`);
-  }
   const files = args._.map(String);
   if (files.length === 0) throw new UsageError('merge-reports needs the shards\' report files', 'For example: apply-ws-fix merge-reports shard-*.json');
   return { kind: 'merge-reports', files, json: args.json, partial: args.partial };

@@ -337,3 +337,32 @@ describe("the README's CI examples", () => {
     }
   });
 });
+
+describe('merge-reports on the command line', () => {
+  const parse = (argv: string[]): Promise<Command> => parseArgs(argv, { env: { HOME: '/home/op' }, interactive: false, faultNames: [], version: '0.1.0' });
+  const refused = async (argv: string[]): Promise<UsageError> => {
+    const error = await parse(argv).then(() => undefined, (e: unknown) => e);
+    expect(error, `${JSON.stringify(argv)} was accepted`).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  };
+
+  it('takes the files, --json and --partial', async () => {
+    await expect(parse(['merge-reports', 'a.json', 'b.json'])).resolves.toEqual({ kind: 'merge-reports', files: ['a.json', 'b.json'], json: false, partial: false });
+    await expect(parse(['merge-reports', '--json', '--partial', 'a.json'])).resolves.toEqual({ kind: 'merge-reports', files: ['a.json'], json: true, partial: true });
+    await expect(parse(['help', 'merge-reports'])).resolves.toMatchObject({ kind: 'help', text: expect.stringContaining('apply-ws-fix merge-reports [--json] [--partial] FILE…') });
+    await expect(parse(['--help'])).resolves.toMatchObject({ kind: 'help', text: expect.stringMatching(/--shard[\s\S]*I\/N/) });
+  });
+
+  it.each([
+    [['merge-reports'], /needs the shards' report files/, /shard-\*\.json/],
+    [['merge-report', 'a.json'], /Unknown arguments: merge-report/, /Did you mean merge-reports\?/],
+    [['merge-reports', '--jsn', 'a.json'], /Unknown argument: jsn/, /Did you mean --json\?/],
+    [['merge-reports', '--hosts-file', 'h', 'a.json'], /^Unknown argument: hosts-file$/, /merge-reports --help/],
+    [['--dry-run', 'merge-reports', 'a.json'], /merge-reports comes first/, /merge-reports --help/],
+  ])('%j is refused with a remedy', async (argv, message, remedy) => {
+    const error = await refused(argv);
+    expect(error.exitCode).toBe(64);
+    expect(error.message).toMatch(message);
+    expect(error.remedy).toMatch(remedy);
+  });
+});
