@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport, ShardReport } from '../../src/core/report.js';
-import { shardOf, targetIdentity } from '../../src/core/shard.js';
+import { cutShard, shardOf, shardReport, targetIdentity } from '../../src/core/shard.js';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { packageRoot } from '../../src/paths.js';
 import { assertReportMatchesSchema } from '../helpers/report-schema.js';
@@ -75,7 +75,10 @@ describe('a fleet in shards, against fake hosts', () => {
       for (const r of doc.reports) expect(shardOf(targetIdentity(r), count)).toBe(index);
       const worst = doc.reports.length === 0 ? 0 : Math.max(...doc.reports.map((r) => r.exitCode));
       expect(exitCode, stderr).toBe(doc.exitCode);
-      if (doc.reports.length > 0) expect(doc.reports.map((r) => r.exitCode)).toContain(doc.exitCode);
+      if (doc.reports.length > 0) {
+        expect(doc.reports.map((r) => r.exitCode)).toContain(doc.exitCode);
+        expect(stderr).toContain(`${doc.reports.length} hosts in shard ${index}/${count} (of ${doc.fleet.hosts} in the fleet), exit ${doc.exitCode} (the worst host's)`);
+      }
       else {
         expect(worst).toBe(0);
         expect(stderr).toContain(`Shard ${index}/${count}: none of the fleet's ${doc.fleet.hosts} hosts falls in this shard; nothing to do (exit 0).`);
@@ -183,4 +186,70 @@ describe('a fleet in shards, against fake hosts', () => {
     expect(merged.exitCode).toBe(64);
     expect(merged.stderr).toContain('is an array of reports, not a shard\'s report: it holds a usage error (--shard 3/2: shard 3 of 2 does not exist');
   });
+});
+
+// A whole report, as a run writes it, for a host that was only planned.
+function plannedReport(t: { user: string; host: string; port: number }): RunReport {
+  return {
+    schemaVersion: 1, tool: { name: 'apply-ws-fix', version: '0.1.0' }, runbook: 'ocapistaine-ws-fix', runId: null, host: t.host, port: t.port, user: t.user,
+    dir: '~/vaettir', service: 'ocapistaine', url: 'https://ocapistaine.vaettir.locki.io', params: {}, action: 'dry-run', dryRun: true, outcome: 'dry-run',
+    exitCode: 0, startedAt: '2026-11-30T00:00:00.000Z', durationMs: 1234, steps: [], diff: null, checksums: null, rollback: null, error: null,
+    recovery: null, diagnosis: null, unfinished: null, check: null,
+  };
+}
+
+describe('a fleet of thousands', () => {
+  it('merge-reports --json into a pipe gives every host\'s report, whole (MiBs, not cut at 64 KiB by the exit)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'awf-shard-big-'));
+    const fleet = Array.from({ length: 3000 }, (_, i) => ({ user: 'deploy', host: `10.${i >> 8}.${i & 255}.7`, port: 22 }));
+    const files: string[] = [];
+    for (let index = 1; index <= 8; index++) {
+      const shard = cutShard(fleet, { index, count: 8 });
+      const doc = shardReport(shard, shard.positions.map((p) => plannedReport(fleet[p]!)), { runbook: 'ocapistaine-ws-fix', action: 'dry-run', dryRun: true, tool: { name: 'apply-ws-fix', version: '0.1.0' } }, 0);
+      files.push(join(dir, `shard-${index}.json`));
+      await writeFile(files.at(-1)!, JSON.stringify(doc));
+    }
+    // Through a pipe, as `| jq` reads it (execa's own stdout is a socket, which Node writes at once).
+    const { exitCode, stdout, stderr } = await execa('sh', ['-c', '"$@" | cat', 'sh', 'node', CLI, 'merge-reports', '--json', ...files], { reject: false, env, extendEnv: false, timeout: 60_000 });
+    expect(exitCode, stderr.slice(-500)).toBe(0);
+    expect(stdout.length).toBeGreaterThan(1 << 20);
+    const reports = JSON.parse(stdout) as RunReport[];
+    expect(reports.map((r) => targetIdentity(r))).toEqual(fleet.map(targetIdentity));
+    assertReportMatchesSchema(reports);
+    expect(stderr).toContain('3000 hosts from 8 of 8 shards, exit 0 (the worst host\'s)');
+  }, 60_000);
+});
+
+describe('a shard stopped at once', () => {
+  let hosts: FakeHost[] = [];
+  beforeAll(async () => {
+    hosts = await Promise.all([0, 1].map(() => startFakeHost({ crashWindowMs: 150 })));
+  });
+  afterAll(async () => {
+    await Promise.all(hosts.map((h) => h.close()));
+  });
+
+  it('a second SIGINT prints the shard\'s report so far, as a shard report, exit 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'awf-shard-sig-'));
+    await writeFile(join(dir, 'ssh_config'), hosts.map((h, i) => `Host proxy-${i}\n  HostName 127.0.0.1\n  Port ${h.port}\n  User ${h.user}\n  IdentityFile ${h.privateKeyPath}\n`).join('\n'));
+    await writeFile(join(dir, 'known_hosts'), hosts.map((h) => h.knownHostsLine).join('\n') + '\n');
+    await writeFile(join(dir, 'hosts'), hosts.map((h, i) => `proxy-${i} ${h.publicUrl}`).join('\n') + '\n');
+    const child = cli(['--hosts-file', join(dir, 'hosts'), '--ssh-config', join(dir, 'ssh_config'), '--known-hosts', join(dir, 'known_hosts'), '--shard', '1/1', '--yes', '--json', '--settle', '20']);
+    let stderrSoFar = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderrSoFar += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!hosts.every((h) => h.stats.commands.some((c) => /compose .*up -d/.test(c)))) {
+      if (Date.now() > deadline) throw new Error(`the hosts never deployed:\n${stderrSoFar}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill('SIGINT');
+    while (!stderrSoFar.includes('SIGINT: stopping')) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    const { exitCode, stdout } = await child;
+    expect(exitCode, stderrSoFar).toBe(2);
+    const doc = JSON.parse(stdout) as ShardReport;
+    assertReportMatchesSchema(doc);
+    expect(doc).toMatchObject({ shard: { index: 1, count: 1 }, fleet: { hosts: 2 }, exitCode: 2, positions: [0, 1] });
+    expect(doc.reports.map((r) => [r.port, r.outcome])).toEqual(hosts.map((h) => [h.port, 'failed-not-restored']));
+  }, 90_000);
 });
