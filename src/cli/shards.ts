@@ -5,8 +5,7 @@ import { toolVersion, type RunReport } from '../core/report.js';
 import { emptyShardMessage, mergeShardReports, shardReport, type FleetShard, type ShardFile } from '../core/shard.js';
 import { summarize } from '../core/summary.js';
 import type { Runbook } from '../core/types.js';
-import { EXIT } from '../errors.js';
-import { UsageError } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import type { OutputStreams } from './output.js';
 import type { MergeReportsCommand } from './merge-reports-args.js';
 
