@@ -4,13 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { createGenerator } from 'ts-json-schema-generator';
 
 export function reportSchema() {
-  const schema = createGenerator({ path: 'src/core/report.ts', tsconfig: 'tsconfig.json', type: 'RunReport', expose: 'export', topRef: true, additionalProperties: false, skipTypeCheck: true }).createSchema('RunReport');
+  // ShardReport holds RunReports, so its definitions hold RunReport's too.
+  const schema = createGenerator({ path: 'src/core/report.ts', tsconfig: 'tsconfig.json', type: 'ShardReport', expose: 'export', topRef: true, additionalProperties: false, skipTypeCheck: true }).createSchema('ShardReport');
   return {
     $id: 'https://apply-ws-fix.invalid/report.schema.json',
-    title: 'apply-ws-fix --json report (one host; a fleet prints an array of these)',
+    title: 'apply-ws-fix --json report (one host; a fleet prints an array of these, a shard of a fleet a ShardReport)',
     ...schema,
-    // A fleet's --json is an array of reports: the schema accepts either.
-    anyOf: [{ $ref: '#/definitions/RunReport' }, { type: 'array', items: { $ref: '#/definitions/RunReport' } }],
+    // A fleet's --json is an array of reports, a shard's (--shard I/N) one ShardReport: the schema accepts each.
+    anyOf: [{ $ref: '#/definitions/RunReport' }, { type: 'array', items: { $ref: '#/definitions/RunReport' } }, { $ref: '#/definitions/ShardReport' }],
     $ref: undefined,
   };
 }

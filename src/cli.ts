@@ -17,4 +17,16 @@ const exitCode = await main(process.argv.slice(2), {
     };
   },
 });
+// Into a pipe, stdout is written asynchronously: exiting at once would cut a long --json (a fleet's, a merge's) after
+// 64 KiB. An empty write's callback comes once everything before it has gone out; a reader that went away (| head)
+// ends the wait too.
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (stream) =>
+      new Promise<void>((resolve) => {
+        stream.once('error', () => resolve());
+        stream.write('', () => resolve());
+      }),
+  ),
+);
 process.exit(exitCode);

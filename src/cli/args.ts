@@ -8,7 +8,9 @@ import { envName, printableParams, resolveParams } from '../core/params.js';
 import type { AnyParams, Runbook } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { duplicateTargets, hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
+import { cutShard, parseShard, type FleetShard } from '../core/shard.js';
 import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
+import { parseMergeArgs, type MergeReportsCommand } from './merge-reports-args.js';
 import { loadLayers, type Layers } from './layers.js';
 import { describeSettings, printSettings } from './print-config.js';
 import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
@@ -33,7 +35,11 @@ export const EXIT_CODES_HELP = [
 
 export type Command =
   | { kind: 'run'; runbook: Runbook; options: RunOptions; json: boolean; demo: false }
-  | { kind: 'fleet'; runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }
+  /** With --shard: `runs` are the shard's hosts (maybe none), and `shard` says what the whole fleet is. */
+  | { kind: 'fleet'; runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number; shard?: FleetShard }
+  /** --shard I/N that no host of the fleet falls in: nothing to run, and that is not an error. */
+  | { kind: 'empty-shard'; runbook: Runbook; json: boolean; shard: FleetShard; action: RunOptions['action']; dryRun: boolean }
+  | MergeReportsCommand
   | { kind: 'runbooks'; json: boolean }
   | { kind: 'explain'; runbook: Runbook; options: RunOptions; host: boolean }
   | { kind: 'print-config'; text: string }
@@ -60,7 +66,7 @@ const EXAMPLES: Record<string, string> = {
   host: 'vaettir.locki.io', port: '22', user: 'jnxmas', identity: '~/.ssh/id_ed25519', 'known-hosts': '~/.ssh/known_hosts',
   'ssh-config': '~/.ssh/config', 'hosts-file': 'proxies.txt', concurrency: '5', dir: '~/vaettir', service: 'ocapistaine',
   url: 'https://ocapistaine.vaettir.locki.io', config: 'apply-ws-fix.config.json', fault: 'upstream-down', streamlit: 'tornado',
-  settle: '3', 'start-timeout': '60', 'connect-timeout': '10',
+  settle: '3', 'start-timeout': '60', 'connect-timeout': '10', shard: '2/4',
 };
 
 const USER = /^[a-zA-Z_][a-zA-Z0-9_.-]*$/;
@@ -205,9 +211,11 @@ function runbookFlag(argv: readonly string[]): string | undefined {
 /** Parses argv into a command; throws UsageError on anything invalid. */
 export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promise<Command> {
   // `apply-ws-fix help` and `apply-ws-fix help fake-host`, as people type them.
-  if (argv[0] === 'help' && argv.length <= 2) return parseArgs(argv[1] === 'fake-host' ? ['fake-host', '--help'] : [...argv.slice(1).filter((a) => a !== 'fake-host'), '--help'], penv);
+  if (argv[0] === 'help' && argv.length <= 2) return parseArgs(argv[1] === 'fake-host' || argv[1] === 'merge-reports' ? [argv[1], '--help'] : [...argv.slice(1), '--help'], penv);
   // fake-host has flags of its own (and a command after --): its own parser, so its --help lists only those.
   if (argv[0] === 'fake-host') return parseFakeHostArgs(argv, penv.faultNames);
+  // merge-reports reads files, not hosts: its own parser too.
+  if (argv[0] === 'merge-reports') return parseMergeArgs(argv);
   const completing = argv.includes('--get-yargs-completions');
   const cwd = penv.cwd ?? process.cwd();
   const layers = await loadLayers(argv, penv.env, cwd);
@@ -232,6 +240,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         '  apply-ws-fix fake-host [--fault NAME] -- CMD      run CMD against a fake host over SSH (for CI), then stop it',
         '  apply-ws-fix runbooks                             list the runbooks and their parameters',
         '  apply-ws-fix explain [--runbook X] [--host H]     the manual procedure as Markdown (for that host, as it is now)',
+        '  apply-ws-fix --hosts-file F --shard I/N …         only the hosts of shard I of N (one CI job a shard)',
+        '  apply-ws-fix merge-reports shard-*.json           the shards\' --json reports as one fleet table and exit code',
         '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
         '',
         `Runbook: ${runbook.id}: ${runbook.description}`,
@@ -245,6 +255,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('runbook', { type: 'string', defaultDescription: DEFAULT_RUNBOOK, describe: 'the runbook to run: a name (apply-ws-fix runbooks) or the path of an ES module whose default export is a runbook' })
     .option('param', { type: 'array', string: true, describe: 'a runbook parameter, NAME=VALUE (repeatable); NAME=- reads the value from stdin' })
     .option('check', { type: 'boolean', default: false, describe: 'read-only: exit 0 if the host is as the runbook leaves it and every check passes, 4 if it needs the change, 5 if a check fails' })
+    .command('merge-reports', 'merge the --json reports of a fleet\'s shards: one table, one exit code (apply-ws-fix merge-reports --help)')
     .command('fake-host', 'serve the built-in fake host on 127.0.0.1, or run a command against it (apply-ws-fix fake-host --help)')
     .completion('completion', 'print a bash/zsh completion script (source it from your shell rc)', (current: string, _argv: unknown, completeByDefault: () => void, done: (completions: string[]) => void) => {
       // The words being completed follow --get-yargs-completions; after --fault come the fault names.
@@ -263,6 +274,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('ssh-config', { type: 'string', defaultDescription: '~/.ssh/config, then /etc/ssh/ssh_config', describe: 'ssh config, read as ssh -F reads it (Include, Match, ProxyJump, ProxyCommand, HostKeyAlias…); what it cannot follow is refused ("none": no config)' })
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
     .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
+    .option('shard', { type: 'string', describe: 'I/N: run only the hosts of shard I of N (from 1), split by a hash of user@host:port; the rest of the fleet is left to the other shards' })
     .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
     .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
     .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
@@ -293,8 +305,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       // yargs prints the completion script itself, then strict mode would call the command word unknown.
       if (argv[0] === 'completion' && error === undefined) return;
       if (error instanceof UsageError) throw error;
+      if (argv.includes('merge-reports')) throw new UsageError('merge-reports comes first, before its files', 'Run apply-ws-fix merge-reports --help.');
       const text = message ?? error?.message ?? 'bad arguments';
-      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion'], argv);
+      const hint = suggestForUnknown(text, Object.keys(optionsOf(parser).key), ['help', 'fake-host', 'completion', 'merge-reports'], argv);
       throw new UsageError(text, hint ? `${hint} Run apply-ws-fix --help.` : 'Run apply-ws-fix --help.');
     });
   // `--host` with nothing after it: yargs would make that an empty string, refused later as "not a host name".
@@ -332,6 +345,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
   }
   if (positional[0] === 'fake-host') throw new UsageError('fake-host comes first, before its flags', 'Run apply-ws-fix fake-host --help.');
+  if (positional[0] === 'merge-reports') throw new UsageError('merge-reports comes first, before its files', 'Run apply-ws-fix merge-reports --help.');
+  const shardSpec = args.shard === undefined ? undefined : parseShard(args.shard);
   if (faults.length > 0 && !args.demo) throw new UsageError('--fault works only with --demo or fake-host');
   if (args.demo && runbook.id !== DEFAULT_RUNBOOK && !Object.hasOwn(runbook.params, 'url')) throw new UsageError(`--demo runs against the built-in fake host, which serves the ocapistaine project; runbook ${runbook.id} cannot be pointed at it`);
   if (args.demo) {
@@ -340,6 +355,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   }
   const chosen = targetChoice(argv, args, layers);
   const fleet = chosen.hosts.length > 1 || chosen.file !== undefined;
+  if (shardSpec !== undefined && (!fleet || args.demo || positional[0] === 'explain')) {
+    throw new UsageError('--shard splits a fleet: it needs --hosts-file (or --host given several times)', 'Give the hosts file every shard shares: apply-ws-fix --hosts-file proxies.txt --shard 2/4 …');
+  }
   const targets: TargetSpec[] = fleet ? await fleetTargets(chosen.hosts, chosen.file, penv.env, cwd) : [{ host: chosen.hosts[0] }];
   if (args.check && (args.rollback || args['dry-run'])) throw new UsageError('--check reads only: drop --rollback and --dry-run');
   const layered: Record<string, string> = {};
@@ -394,8 +412,11 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       connectTimeoutMs: seconds(numberText('connect-timeout'), '--connect-timeout', 1),
     });
   }
+  // With --shard, the hosts of that shard only; the whole fleet is still checked below (a duplicate is refused by every shard).
+  const shard = shardSpec === undefined ? undefined : cutShard(runs, shardSpec);
+  const mine = (list: RunOptions[]): RunOptions[] => (shard === undefined ? list : shard.positions.map((i) => list[i]!));
   // A secret parameter is shown by its checksum label, never its value.
-  if (args['print-config']) return { kind: 'print-config', text: printSettings(describeSettings(runs.map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
+  if (args['print-config']) return { kind: 'print-config', text: printSettings(describeSettings(mine(runs).map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
   if (explain) {
     if (fleet || args.demo) throw new UsageError('explain describes one host at most: drop --hosts-file, the extra --host and --demo');
     if (args.rollback || args.check || args['dry-run']) throw new UsageError('explain prints the procedure of an apply (with its rollback): drop --rollback, --check and --dry-run');
@@ -416,7 +437,8 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (!args['dry-run'] && !args.check && !args.yes) throw new UsageError(`refusing to change ${runs.length} hosts without --yes`, 'Look first with --dry-run, then pass --yes.');
     const concurrency = /^[0-9]{1,3}$/.test(numberText('concurrency') ?? '') ? Number(numberText('concurrency')) : NaN;
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) throw new UsageError(`--concurrency must be a whole number from 1 to 100, not ${JSON.stringify(numberText('concurrency'))}`);
-    return { kind: 'fleet', runbook, runs, json: args.json, concurrency };
+    if (shard !== undefined && shard.positions.length === 0) return { kind: 'empty-shard', runbook, json: args.json, shard, action, dryRun: args['dry-run'] };
+    return { kind: 'fleet', runbook, runs: mine(runs), json: args.json, concurrency, ...(shard !== undefined ? { shard } : {}) };
   }
   const options = runs[0]!;
   if (args.demo) return { kind: 'demo', runbook, options: { ...options, yes: true }, json: args.json, faults };

@@ -10,7 +10,7 @@ import { FAULTS } from '../fake-host/faults.js';
 import { REPORT_SCHEMA_VERSION, toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
 import { printReport } from './output.js';
-import { parseArgs } from './args.js';
+import { parseArgs, type Command } from './args.js';
 import { DEFAULT_RUNBOOK } from './registry.js';
 import { unknownEnvWarnings } from './suggest.js';
 import { canRedraw, useColor } from './terminal.js';
@@ -91,17 +91,18 @@ async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
 }
 
 // The end of a fleet run: the JSON array, or the table and each failed host's summary.
-function printFleet(io: CliIO, reports: readonly RunReport[], json: boolean, runbook: Runbook, fleetTable: (r: readonly RunReport[]) => string, exitCode: number): void {
-  if (json) io.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+// A shard of a fleet (--shard) prints its shard report instead of the array, and says which shard it was.
+function printFleet(io: CliIO, reports: readonly RunReport[], json: boolean, runbook: Runbook, fleetTable: (r: readonly RunReport[]) => string, exitCode: number, shard?: { document: unknown; footer: string }): void {
+  if (json) io.stdout.write(`${JSON.stringify(shard?.document ?? reports, null, 2)}\n`);
   const out = json ? io.stderr : io.stdout;
-  out.write(`\n${fleetTable(reports)}\n${reports.length} hosts, exit ${exitCode} (the worst host's)\n`);
+  out.write(`\n${fleetTable(reports)}\n${shard?.footer ?? `${reports.length} hosts, exit ${exitCode} (the worst host's)`}\n`);
   for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) out.write(`\n${summarize(report, { headlines: runbook.headlines })}\n`);
 }
 
 // Several hosts: a task group each, then each host's plan (a dry run or a check), then a table; --json prints one
 // report per host, as an array.
-async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runbook; runs: RunOptions[]; json: boolean; concurrency: number }, state: FleetState): Promise<number> {
-  const { fleetTable, hostLabel, runFleet, worstExitCode } = await import('../core/fleet.js');
+async function runFleetCommand(io: CliIO, runIO: RunIO, command: Extract<Command, { kind: 'fleet' }>, state: FleetState): Promise<number> {
+  const { fleetTable, hostLabel, runFleet, shardOutput, worstExitCode } = await import('../core/fleet.js');
   const [base] = command.runs;
   const reports = await runFleet(base!, command.runs, command.runbook, runIO, command.concurrency, state);
   const exitCode = worstExitCode(reports.map((r) => r.exitCode));
@@ -110,7 +111,7 @@ async function runFleetCommand(io: CliIO, runIO: RunIO, command: { runbook: Runb
       if (text !== '') runIO.output.write(`\n── ${hostLabel(command.runs[i]!)} ──\n${text}`);
     });
   }
-  printFleet(io, reports, command.json, command.runbook, fleetTable, exitCode);
+  printFleet(io, reports, command.json, command.runbook, fleetTable, exitCode, shardOutput(command, reports, exitCode));
   return exitCode;
 }
 
@@ -186,6 +187,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     }
     // The engine, SSH and the fake host load only when a run needs them: --help and --version stay fast.
     if (command.kind === 'fake-host') return await (await import('./fake-host-run.js')).fakeHostCommand(io, command);
+    if (command.kind === 'merge-reports') return await (await import('./shards.js')).mergeReports(io, command);
+    if (command.kind === 'empty-shard') return (await import('./shards.js')).emptyShard(io, command);
     const [{ run, newReport }, { sshConnector }] = await Promise.all([import('../core/run.js'), import('../transport/connector.js')]);
     const json = command.json;
     const first = command.kind === 'fleet' ? command.runs[0]! : command.options;
@@ -206,14 +209,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     // saying which hosts may be half-changed and need --rollback; the exit code is the worst host's (2 if any).
     const lives: LiveRun[] = [];
     runIO.track = (live) => lives.push(live);
-    const { FleetState, fleetTable, worstExitCode } = await import('../core/fleet.js');
+    const { FleetState, fleetTable, shardOutput, worstExitCode } = await import('../core/fleet.js');
     const { stoppedReport } = await import('../core/stopped.js');
     const fleet = command.kind === 'fleet' ? new FleetState(command.runs[0]!, command.runs, command.runbook, DEFAULT_RUNBOOK) : undefined;
     const stopNow = (signal: StopSignal): number => {
       if (fleet !== undefined) {
         const reports = fleet.soFar(signal);
         const exitCode = worstExitCode(reports.map((r) => r.exitCode));
-        printFleet(io, reports, json, command.runbook, fleetTable, exitCode);
+        printFleet(io, reports, json, command.runbook, fleetTable, exitCode, command.kind === 'fleet' ? shardOutput(command, reports, exitCode) : undefined);
         return exitCode;
       }
       const live = lives.at(-1) ?? { report: newReport(first, command.runbook), changed: () => false, finished: false };
@@ -236,7 +239,7 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     if (wantsJson(argv)) {
       const shown = error instanceof AppError ? error : new AppError(`internal error: ${messageOf(error)}`, { code: 'internal', exitCode: EXIT.couldNotStart, remedy: 'This is a bug in apply-ws-fix: please report it with the --verbose output.' });
       // A command that names several hosts prints an array, whatever happens; its usage error is an array of one.
-      const several = argv.some((a) => a === '--hosts-file' || a.startsWith('--hosts-file=')) || argv.filter((a) => a === '--host' || a.startsWith('--host=')).length > 1;
+      const several = argv[0] === 'merge-reports' || argv.some((a) => a === '--hosts-file' || a.startsWith('--hosts-file=')) || argv.filter((a) => a === '--host' || a.startsWith('--host=')).length > 1;
       const document = several ? [usageReport(argv, shown)] : usageReport(argv, shown);
       io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
     }

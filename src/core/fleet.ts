@@ -10,6 +10,8 @@ import { notStartedReport, stoppedReport } from './stopped.js';
 import { listrOptions, type LiveRun, type RunIO } from './tasks.js';
 import type { Runbook } from './types.js';
 
+export { shardOutput } from './shard.js';
+
 export interface FleetTarget extends Partial<RunOptions> {
   host: string;
   port: number;

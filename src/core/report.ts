@@ -85,3 +85,25 @@ export function toolVersion(): string {
   version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   return version;
 }
+
+/**
+ * The --json document of one shard of a fleet (`--shard I/N`): which shard, the whole fleet it was cut from, and its
+ * hosts' reports. `apply-ws-fix merge-reports` puts the shards back together into the fleet's array of reports.
+ */
+export interface ShardReport {
+  schemaVersion: typeof REPORT_SCHEMA_VERSION;
+  tool: { name: string; version: string };
+  runbook: string;
+  /** This shard: index from 1 to count. */
+  shard: { index: number; count: number };
+  /** The whole fleet: how many hosts, and `sha256:` of their identities (user@host:port), sorted, one a line. */
+  fleet: { hosts: number; digest: string };
+  action: RunReport['action'];
+  dryRun: boolean;
+  /** The worst host's exit code; 0 for a shard with no host. */
+  exitCode: number;
+  /** Each report's host's place in the whole fleet (0-based, in the order the hosts were given). */
+  positions: number[];
+  /** One report per host of this shard, in fleet order; empty when no host falls in this shard. */
+  reports: RunReport[];
+}
