@@ -27,6 +27,12 @@ export function warmable(client: Client): boolean {
   return typeof c._chanMgr?.add === 'function' && typeof c._protocol?.session === 'function' && typeof c._protocol.exec === 'function' && Number.isInteger(MAX_WINDOW) && Number.isInteger(PACKET_SIZE);
 }
 
+/** Whether a channel opened ahead is still open on both sides (a server may close an idle one). */
+export function stillOpen(channel: ClientChannel): boolean {
+  const ch = channel as unknown as ChannelInternals & { incoming?: { state: string } };
+  return ch.outgoing?.state === 'open' && ch.incoming?.state === 'open';
+}
+
 /** Opens a session channel and resolves once the server confirmed it (rejects as Client.exec would on a refusal). */
 export function openSession(client: Client): Promise<ClientChannel> {
   const c = client as unknown as Required<ClientInternals>;
@@ -47,8 +53,11 @@ export function openSession(client: Client): Promise<ClientChannel> {
   });
 }
 
-/** Sends the exec request on an open session channel; resolves with the channel once the server accepted it. */
-export function execOnSession(channel: ClientChannel, command: string): Promise<ClientChannel> {
+/**
+ * Sends the exec request on an open session channel, then calls `then` at once (to send stdin and EOF behind it);
+ * resolves with the channel once the server accepted the exec.
+ */
+export function execOnSession(channel: ClientChannel, command: string, then: (channel: ClientChannel) => void = () => {}): Promise<ClientChannel> {
   const ch = channel as unknown as ChannelInternals & { _client: Required<ClientInternals> };
   return new Promise((resolve, reject) => {
     if (ch.outgoing?.state !== 'open' || ch._callbacks === undefined) {
@@ -65,5 +74,6 @@ export function execOnSession(channel: ClientChannel, command: string): Promise<
       resolve(channel);
     });
     ch._client._protocol.exec(ch.outgoing.id, command, true);
+    then(channel);
   });
 }

@@ -13,7 +13,7 @@ import { proxyCommandLabel, spawnProxyCommand, type ProxyProcess } from './proxy
 import { assembleAlgorithms, forSsh2, type AlgorithmKind } from './ssh-config-algorithms.js';
 import type { JumpHost, SshSettings } from './target.js';
 import { ChannelSlots, DEFAULT_MAX_CHANNELS, channelRefused } from './channel-slots.js';
-import { execOnSession, openSession, warmable } from './session-channel.js';
+import { execOnSession, openSession, stillOpen, warmable } from './session-channel.js';
 import { lostConnection } from './transport.js';
 
 import type { ExecOptions, ExecResult, Transport } from './transport.js';
@@ -361,17 +361,33 @@ class SshTransport implements Transport {
     });
   }
 
-  /** A channel running `command`: the spare one when there is one, else one opened now. */
-  private async channelFor(command: string): Promise<ClientChannel> {
+  /**
+   * Runs `command` on the spare channel when there is one, else on one opened now. `attach` gets the channel before
+   * any of its output can arrive (ssh2 emits the exit status as an event: a listener added later could miss it);
+   * `feed` sends its stdin and EOF: right behind the exec request on a spare channel (the server has started the
+   * command by the time it reads them), after the server's answer on a new one.
+   */
+  private async channelFor(command: string, attach: (channel: ClientChannel) => void, feed: (channel: ClientChannel) => void): Promise<ClientChannel> {
     const spare = this.spare;
     this.spare = undefined;
     const ready = spare === undefined ? undefined : await spare;
     this.openSpare();
-    if (ready !== undefined) return execOnSession(ready, command);
+    if (ready !== undefined && stillOpen(ready)) {
+      attach(ready);
+      return execOnSession(ready, command, feed);
+    }
     const client = this.ssh.connection;
     if (client === null) throw new Error('Not connected to server');
     return new Promise((resolve, reject) => {
-      client.exec(command, {}, (error, channel) => (error ? reject(error) : resolve(channel)));
+      client.exec(command, {}, (error, channel) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        attach(channel);
+        feed(channel);
+        resolve(channel);
+      });
     });
   }
 
@@ -388,17 +404,14 @@ class SshTransport implements Transport {
     let timer: NodeJS.Timeout | undefined;
     let channel: ClientChannel | undefined;
     const run = (async () => {
-      try {
-        channel = await this.channelFor(underPosixShell(command));
-      } catch (error) {
-        // The connection went away while the channel opened: ssh2 says "Unable to exec" then.
-        if (this.closed && !lostConnection(error)) throw new Error('Not connected to server', { cause: error });
-        throw error;
-      }
-      const ch = channel;
-      return new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-        let code: number | null = null;
-        let signal: string | null = null;
+      let code: number | null = null;
+      let signal: string | null = null;
+      let closed: () => void = () => {};
+      const ended = new Promise<void>((resolve) => {
+        closed = resolve;
+      });
+      const attach = (ch: ClientChannel): void => {
+        channel = ch;
         ch.on('data', (chunk: Buffer) => {
           stdout.push(chunk);
           options.onOutput?.(chunk);
@@ -411,12 +424,23 @@ class SshTransport implements Transport {
           code = typeof exitCode === 'number' ? exitCode : null;
           signal = exitSignal ?? null;
         });
-        ch.on('close', () => resolve({ code, signal }));
+        ch.on('close', () => closed());
+      };
+      const feed = (ch: ClientChannel): void => {
         if (options.stdin === undefined) ch.end();
         else if (typeof options.stdin === 'string') ch.end(options.stdin);
         // Bytes go through a stream, so none of them changes.
         else Readable.from([options.stdin]).pipe(ch, { end: true });
-      });
+      };
+      try {
+        await this.channelFor(underPosixShell(command), attach, feed);
+      } catch (error) {
+        // The connection went away while the channel opened: ssh2 says "Unable to exec" then.
+        if (this.closed && !lostConnection(error)) throw new Error('Not connected to server', { cause: error });
+        throw error;
+      }
+      await ended;
+      return { code, signal };
     })();
     const timeout = new Promise<never>((_, reject) => {
       if (options.timeoutMs === undefined) return;
