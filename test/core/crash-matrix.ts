@@ -97,7 +97,8 @@ export function crashMatrix(action: CrashAction): void {
   describe(`a crash at every remote command of ${action === 'apply' ? 'an apply' : 'a --rollback'}`, () => {
     it('leaves nothing lost: the next apply and rollback converge', async () => {
       const n = await commandCount(action);
-      expect(n).toBeGreaterThan(10);
+      // A clean run's remote commands (bursts of reads and checks go as one command each): the matrix is not empty.
+      expect(n).toBeGreaterThan(5);
       let struck = 0;
       let cases = 0;
       for (const fault of ['fail', 'drop', 'kill'] as CrashFault[]) {
