@@ -198,17 +198,21 @@ const SAMPLE_END = '@apply-ws-fix-ps-sample';
 const SPARE_SAMPLES = 4;
 
 /**
- * One command that polls `ps` on the host every POLL_MS, so the settle wait costs one round trip, not one per poll.
- * It stops by itself once it saw the container running `need` times in a row (settled), saw it fail, or took `max`
- * samples; the client judges every sample itself, by arrival time, as if it had polled.
+ * One command that polls `ps` on the host, so the settle wait costs one round trip, not one per poll. It stops by
+ * itself once the container has run for `settleMs` (timed with /proc/uptime, the last pause cut to fit; on a host
+ * without it, after `need` samples 0.5 s apart), once it fails, or after `max` samples. The client judges every
+ * sample itself, by arrival time, as if it had polled.
  */
-export function hostPollCommand(target: ComposeTarget, need: number, max: number): string {
+export function hostPollCommand(target: ComposeTarget, settleMs: number, need: number, max: number): string {
   const ps = composeCommands.ps(target);
-  return (
-    `i=0; n=0; while :; do o=$(${ps} 2>/dev/null); c=$?; printf '%s\\n${SAMPLE_END} %s\\n' "$o" "$c"; i=$((i+1)); ` +
-    `case $c:$o in 0:*'"State":"running"'*) n=$((n+1)); [ "$n" -ge ${need} ] && break;; 0:*'"State":"restarting"'*|0:*'"State":"exited"'*|0:*'"State":"dead"'*) break;; *) n=0;; esac; ` +
-    `[ "$i" -ge ${max} ] && break; sleep 0.5 2>/dev/null || sleep 1; done`
-  );
+  // centiseconds, with 50 ms to spare so the client, timing the arrivals, sees the whole settle time too
+  const settle = settleMs > 0 ? Math.ceil(settleMs / 10) + 5 : 0;
+  return [
+    `i=0; n=0; r=; while :; do o=$(${ps} 2>/dev/null); c=$?; printf '%s\\n${SAMPLE_END} %s\\n' "$o" "$c"; i=$((i+1)); w=50`,
+    `case $c:$o in 0:*'"State":"running"'*) n=$((n+1)); if read -r u _ </proc/uptime 2>/dev/null; then t=$(( \${u%.*} * 100 + 1\${u#*.} - 100 )); [ -n "$r" ] || r=$t; e=$((t - r)); [ "$e" -ge ${settle} ] && break; w=$((${settle} - e)); [ "$w" -gt 50 ] && w=50; else [ "$n" -ge ${need} ] && break; fi;; ` +
+      `0:*'"State":"restarting"'*|0:*'"State":"exited"'*|0:*'"State":"dead"'*) break;; *) n=0; r=;; esac`,
+    `[ "$i" -ge ${max} ] && break; sleep "$((w / 100)).$((w / 10 % 10))$((w % 10))" 2>/dev/null || sleep 1; done`,
+  ].join('; ');
 }
 
 /** The samples in a host-side poll's output so far: each one's ps result, and the rest not yet ended. */
@@ -263,7 +267,7 @@ export async function waitRunning(ctx: ExecContext, target: ComposeTarget, settl
   const max = Math.max(1, Math.min(Math.ceil(timeoutMs / POLL_MS) + 1, need + SPARE_SAMPLES));
   let text = '';
   let verdict: Seen | undefined;
-  const polled = await ctx.exec(hostPollCommand(target, need, max), {
+  const polled = await ctx.exec(hostPollCommand(target, settleMs, need, max), {
     timeoutMs: ctx.options.commandTimeoutMs + max * POLL_MS,
     onOutput: (chunk) => {
       const { samples, rest } = pollSamples(text + chunk.toString('utf8'));
