@@ -10,6 +10,7 @@ import type { TargetSpec } from '../core/targets.js';
 import type { FakeHostCommand } from './fake-host-args.js';
 import { loadLayers, type Layers } from './layers.js';
 import { DEFAULT_RUNBOOK, chooseRunbook } from './registry.js';
+import { HELP_WIDTH, englishLocale, savedHelp } from './help-snapshot.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
 import type { SshFlags, SshTargetSpec } from '../transport/target.js';
@@ -216,6 +217,12 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   // --version alone, with the default runbook: nothing the parser could refuse, so no parser (an unknown flag beside
   // it, or a runbook that cannot load, is still refused below).
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V') && layers.runbook === undefined) return { kind: 'version' };
+  const width = Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH);
+  // --help alone, with nothing set that could change its text: yargs' own rendering of it, saved by the build.
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && Object.keys(layers.values).length === 0 && width === HELP_WIDTH && englishLocale(process.env)) {
+    const text = savedHelp();
+    if (text !== undefined) return { kind: 'help', text };
+  }
   // The help needs the runbook's meta only; the runbook itself loads once the command is known to run it.
   const choice = await chooseRunbook(runbookFlag(argv) ?? layers.runbook ?? DEFAULT_RUNBOOK, cwd);
   const meta = choice.meta;
@@ -295,7 +302,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .version(false)
     .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
     .option('version', { type: 'boolean', alias: 'V', describe: 'show the version' })
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .wrap(width)
     .exitProcess(false)
     .fail((message, error) => {
       // yargs prints the completion script itself, then strict mode would call the command word unknown.

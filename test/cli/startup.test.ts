@@ -1,6 +1,7 @@
-// --help and --version load yargs, the option definitions and a runbook's meta at most: never the SSH client, the
-// task list renderer, the diff library or the WebSocket client, which only a run needs. A behaviour test: it lists
-// what the process loads (test/helpers/module-trace.mjs), it does not time it (the bench does: npm run bench).
+// --help and --version load yargs, the option definitions and a runbook's meta at most (the plain --help, where the
+// build saved its text, not even yargs): never the SSH client, the task list renderer, the diff library or the
+// WebSocket client, which only a run needs. A behaviour test: it lists what the process loads
+// (test/helpers/module-trace.mjs), it does not time it (the bench does: npm run bench).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,8 @@ let traces = 0;
 async function loaded(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): Promise<{ exitCode: number | undefined; stdout: string; packages: Set<string>; own: Set<string> }> {
   const file = join(work, `trace-${traces++}.txt`);
   // cwd: an empty folder, so no apply-ws-fix.config.json of the checkout is read.
-  const r = await execa('node', ['--import', TRACE, ...nodeArgs], { cwd: work, reject: false, env: { NO_COLOR: '1', ...env, MODULE_TRACE_FILE: file }, extendEnv: true, timeout: 30_000 });
+  // LC_ALL=C: yargs' help in English, whatever this machine's locale (another language renders live).
+  const r = await execa('node', ['--import', TRACE, ...nodeArgs], { cwd: work, reject: false, env: { NO_COLOR: '1', LC_ALL: 'C', ...env, MODULE_TRACE_FILE: file }, extendEnv: true, timeout: 30_000 });
   const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   const paths = lines.map((line) => (line.startsWith('file://') ? new URL(line).pathname : line));
   const packages = new Set(paths.flatMap((path) => [...path.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1]!)));
@@ -43,10 +45,25 @@ describe('what a command loads', () => {
     for (const name of HEAVY) expect(packages, name).toContain(name);
   });
 
-  it.each([['--help'], ['-h'], ['help'], ['--runbook', 'ocapistaine-retarget', '--help'], ['--runbook', 'ocapistaine-rotate-token', '--help']].map((argv) => ({ argv, shown: argv.join(' ') })))('$shown loads yargs and the runbook\'s meta, not its code nor the heavy packages', async ({ argv }) => {
+  it.each([['--help'], ['-h'], ['help']].map((argv) => ({ argv, shown: argv.join(' ') })))('$shown prints the help the build saved: no yargs, no runbook, none of the heavy packages', async ({ argv }) => {
     const { exitCode, stdout, packages, own } = await loaded([CLI, ...argv]);
     expect(exitCode).toBe(0);
     expect(stdout).toContain('Options:');
+    expect(stdout).toContain('Runbook: ocapistaine-ws-fix:');
+    expect([...packages]).toEqual([]);
+    expect([...own].filter((path) => path.startsWith('dist/runbooks/'))).toEqual([]);
+  });
+
+  const rendered = [
+    { argv: ['--runbook', 'ocapistaine-retarget', '--help'], env: {}, says: 'Options:' },
+    { argv: ['--runbook', 'ocapistaine-rotate-token', '--help'], env: {}, says: 'Options:' },
+    { argv: ['--help'], env: { LC_ALL: 'de_DE.UTF-8' }, says: 'Optionen:' },
+    { argv: ['--help'], env: { APPLY_WS_FIX_SETTLE: '7' }, says: 'Options:' },
+  ].map((c) => ({ ...c, shown: [...Object.entries(c.env).map(([k, v]) => `${k}=${v}`), ...c.argv].join(' ') }));
+  it.each(rendered)('$shown renders with yargs and the runbook\'s meta, not its code nor the heavy packages', async ({ argv, env, says }) => {
+    const { exitCode, stdout, packages, own } = await loaded([CLI, ...argv], env);
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain(says);
     expect(packages).toContain('yargs');
     for (const name of HEAVY) expect(packages, `${argv.join(' ')} loaded ${name}`).not.toContain(name);
     const runbook = argv.includes('--runbook') ? argv[argv.indexOf('--runbook') + 1]! : 'ocapistaine-ws-fix';
