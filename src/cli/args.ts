@@ -15,7 +15,7 @@ import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
 import type { SshFlags, SshTargetSpec } from '../transport/target.js';
 // Loaded where they are used, not here: --help and --version load yargs, the option definitions and the chosen
-// runbook's meta, and none of the SSH config reader, the fake host's parser or a runbook's code (test/cli/startup).
+// runbook's meta, and none of the SSH config reader, the fake host's parser or a runbook's code (test/cli/startup.test.ts).
 
 export const EXIT_CODES_HELP = [
   'Exit codes:',
