@@ -1,9 +1,9 @@
 // Where the retarget acts: the project's .env, the compose service, and what is read there before anything changes.
 import { RemotePath, StartError, composeCommands, fileFact, composeServicesFact, composeVersionFact, containerEnvFact, containerFact, dotenvValue, firstLine, shellJoin, succeeded, type ComposeTarget, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
+import { HEALTH, TARGET_VARIABLE } from './meta.js';
 
-/** The variable the compose service reads from .env and the entrypoint substitutes into proxy_pass. */
-export const TARGET_VARIABLE = 'OCAPISTAINE_TARGET_URL';
-export const HEALTH = '/_stcore/health';
+// The variable the compose service reads from .env, and the health path: defined in meta.ts, with what --help shows.
+export { HEALTH, TARGET_VARIABLE };
 export const STREAM = '/_stcore/stream';
 /** `--profile` flags of `up`, as the operator types them. */
 export const PROFILES = ['production', 'proxy'] as const;

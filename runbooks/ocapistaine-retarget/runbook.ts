@@ -1,20 +1,10 @@
 // Point the ocapistaine proxy at a new upstream (a new tunnel URL): check from the host that the new URL answers,
 // set OCAPISTAINE_TARGET_URL in the project's .env (one line; every other byte kept), recreate the container without
 // a build, and verify what the container and nginx got and what the public URL answers. Nothing here is known to the core.
-import { composeUp, containerEnv, containerRunning, defineRunbook, dotenvKey, dotenvValue, httpCheck, param, wsHandshake, type Check } from '../../src/index.js';
+import { composeUp, containerEnv, containerRunning, defineRunbook, dotenvKey, dotenvValue, httpCheck, wsHandshake, type Check } from '../../src/index.js';
 import { proxyPassCheck } from './checks.js';
 import { HEALTH, STREAM, TARGET_VARIABLE, envValueNow, hostOf, servedByFacts, servesNow, upstreamFact, type Host, type Params } from './host.js';
-
-const params = {
-  dir: param.path({ default: '~/vaettir', description: 'the compose project directory on the host (~/ is the remote home)' }),
-  service: param.name({ default: 'ocapistaine', description: 'the compose service of the proxy' }),
-  url: param.url({ default: 'https://ocapistaine.vaettir.locki.io', description: 'the public URL checked from this machine' }),
-  'target-url': param.url({
-    required: 'apply',
-    description: `the new upstream (${TARGET_VARIABLE}), e.g. https://new-name.ngrok-free.app`,
-    validate: (value) => (new URL(value).origin === value ? undefined : 'must be scheme://host[:port] only: no path, query or trailing slash (proxy_pass appends the request path)'),
-  }),
-};
+import meta from './meta.js';
 
 const targetOf = (p: Params): string => {
   if (p['target-url'] === undefined) throw new Error('internal: target-url is needed to apply');
@@ -30,14 +20,8 @@ const rollbackChecks = (host: Host): Check[] => [
 ];
 
 export default defineRunbook({
-  id: 'ocapistaine-retarget',
-  title: 'Point the ocapistaine proxy at a new upstream',
-  description:
-    `Checks from the host that the new upstream answers (${HEALTH}), sets ${TARGET_VARIABLE} in the project's .env (a backup first; only that line ` +
-    'changes), recreates the container without a rebuild, and verifies the container\'s environment, the rendered proxy_pass, and the public URL ' +
-    '(health 200, WebSocket handshake 101); any failed check puts the old .env and container back.',
-  connection: { host: 'vaettir.locki.io', port: 22, user: 'jnxmas' },
-  params,
+  // id, title, description, connection and params: what --help shows without loading this module.
+  ...meta,
   project: (p) => p.dir,
   describe: (p) => `${p.dir}, service ${p.service}${p['target-url'] ? `, new upstream ${p['target-url']}` : ''}`,
   describeFacts(p, fact, action) {

@@ -1,8 +1,10 @@
 // Where the rotation acts: the project's .env and the compose service. The token's value is never on a command line:
 // the container's copy is compared by its checksum, computed on the host.
 import { RemotePath, StartError, composeCommands, composeServicesFact, composeVersionFact, containerFact, dotenvValue, fileFact, sha256, shellJoin, succeeded, type ComposeTarget, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
+import { TOKEN_VARIABLE } from './meta.js';
 
-export const TOKEN_VARIABLE = 'OCAPISTAINE_API_TOKEN';
+// Defined in meta.ts, with what --help shows.
+export { TOKEN_VARIABLE };
 /** The one variable of that .env whose value may be printed. */
 export const PRINTABLE = ['OCAPISTAINE_TARGET_URL'];
 export const PROFILES = ['production', 'proxy'] as const;

@@ -1,17 +1,8 @@
 // Rotate the app's API token in the project's .env without ever showing it: the new value comes from the
 // environment or stdin, travels to the host on stdin only, and is shown, journaled and verified by checksum alone.
-import { composeUp, containerEnv, containerRunning, defineRunbook, dotenvKey, param, type Check } from '../../src/index.js';
+import { composeUp, containerEnv, containerRunning, defineRunbook, dotenvKey, type Check } from '../../src/index.js';
 import { PRINTABLE, TOKEN_VARIABLE, envTokenNow, hostOf, servedByFacts, servesNow, type Host, type Params } from './host.js';
-
-const params = {
-  dir: param.path({ default: '~/vaettir', description: 'the compose project directory on the host (~/ is the remote home)' }),
-  service: param.name({ default: 'ocapistaine', description: 'the compose service that reads the token' }),
-  token: param.secret({
-    required: 'apply',
-    description: `the new ${TOKEN_VARIABLE}: from APPLY_WS_FIX_PARAM_TOKEN or stdin (--param token=-), never a flag`,
-    validate: (value) => (value === '' ? 'must not be empty' : /[\r\n]/.test(value) ? 'must be one line' : undefined),
-  }),
-};
+import meta from './meta.js';
 
 const tokenOf = (p: Params): string => {
   if (p.token === undefined) throw new Error('internal: the token is needed to apply');
@@ -21,14 +12,8 @@ const tokenOf = (p: Params): string => {
 const running = (host: Host): Check => containerRunning({ target: host.target });
 
 export default defineRunbook({
-  id: 'ocapistaine-rotate-token',
-  title: `Rotate ${TOKEN_VARIABLE} without showing it`,
-  description:
-    `Sets ${TOKEN_VARIABLE} in the project's .env to a new value read from APPLY_WS_FIX_PARAM_TOKEN or stdin (a backup first, mode kept; only that ` +
-    'line changes; the value travels on stdin, never on a command line), recreates the container, and checks by comparing checksums on the host ' +
-    'that the container has it. The diff, the journal and the report show checksums only; a failed check puts the old .env back.',
-  connection: { host: 'vaettir.locki.io', port: 22, user: 'jnxmas' },
-  params,
+  // id, title, description, connection and params: what --help shows without loading this module.
+  ...meta,
   project: (p) => p.dir,
   describe: (p) => `${p.dir}, service ${p.service}`,
   describeFacts(p, fact) {

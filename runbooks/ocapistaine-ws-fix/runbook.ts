@@ -4,7 +4,6 @@
 
 import { findNginxErrors } from './nginx-errors.js';
 import { defineRunbook } from '../../src/core/define.js';
-import { param } from '../../src/core/params.js';
 import type { PlanContext, Step } from '../../src/core/types.js';
 import { StartError, StepError } from '../../src/errors.js';
 import { sha256 } from '../../src/lib/checksum.js';
@@ -19,13 +18,7 @@ import { firstLine, succeeded } from '../../src/transport/transport.js';
 import { endpointCheck, renderedCheck } from './checks.js';
 import { diagnose } from './diagnose.js';
 import { DESIRED, LOG_TAIL, TARGET_VARIABLE, hostOf, servesByFacts, servesNow, type Host } from './host.js';
-
-const params = {
-  dir: param.path({ default: '~/vaettir', description: 'the compose project directory on the host (~/ is the remote home)' }),
-  service: param.name({ default: 'ocapistaine', description: 'the compose service of the proxy' }),
-  url: param.url({ default: 'https://ocapistaine.vaettir.locki.io', description: 'the public URL checked from this machine' }),
-  'keep-backups': param.number({ default: 0, description: 'after a successful run, keep the newest N timestamped backups of the template (0: keep all, and list them)' }),
-};
+import meta from './meta.js';
 
 // Build, validate and restart share one decision: the container must come to serve the new template.
 function deployWhen(host: Host): When {
@@ -143,14 +136,8 @@ function restoreBackupStep(host: Host): Step<{ backup: BackupFile }> {
 }
 
 export const ocapistaineWsFix = defineRunbook({
-  id: 'ocapistaine-ws-fix',
-  title: 'WebSocket upgrade support for the ocapistaine nginx proxy',
-  description:
-    'Installs the nginx config that passes WebSocket upgrades through to the Streamlit app (the map block and the Upgrade/Connection headers), ' +
-    'backs up the template first, rebuilds the image, tests it with nginx -t in a throwaway container, recreates the container, and verifies ' +
-    'what nginx loaded and what the public URL answers; any failed check rolls it back.',
-  connection: { host: 'vaettir.locki.io', port: 22, user: 'jnxmas' },
-  params,
+  // id, title, description, connection and params: what --help shows without loading this module.
+  ...meta,
   project: (p) => p.dir,
   describe: (p) => `${p.dir}, service ${p.service}`,
   describeFacts(p, fact) {

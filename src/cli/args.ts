@@ -2,21 +2,22 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import yargs from 'yargs';
 import { TIMING_DEFAULTS, type RunOptions } from '../core/options.js';
 import { envName, printableParams, resolveParams } from '../core/params.js';
-import type { AnyParams, Runbook } from '../core/types.js';
+import type { AnyParams, Runbook, RunbookMeta } from '../core/types.js';
 import { UsageError } from '../errors.js';
-import { duplicateTargets, hostsFileLines, parseTargetLine, type TargetSpec } from '../core/targets.js';
+import type { TargetSpec } from '../core/targets.js';
 import { cutShard, parseShard, type FleetShard } from '../core/shard.js';
-import { parseFakeHostArgs, rawValue, type FakeHostCommand } from './fake-host-args.js';
-import { parseMergeArgs, type MergeReportsCommand } from './merge-reports-args.js';
+import type { FakeHostCommand } from './fake-host-args.js';
+import type { MergeReportsCommand } from './merge-reports-args.js';
 import { loadLayers, type Layers } from './layers.js';
-import { describeSettings, printSettings } from './print-config.js';
-import { DEFAULT_RUNBOOK, loadRunbook } from './registry.js';
+import { DEFAULT_RUNBOOK, chooseRunbook } from './registry.js';
+import { HELP_WIDTH, englishLocale, savedHelp } from './help-snapshot.js';
 import { flagsMissingValue, suggestForUnknown } from './suggest.js';
 import { isHostName } from '../transport/names.js';
-import { loadTarget, type SshFlags, type SshTargetSpec } from '../transport/target.js';
+import type { SshFlags, SshTargetSpec } from '../transport/target.js';
+// Loaded where they are used, not here: --help and --version load yargs, the option definitions and the chosen
+// runbook's meta, and none of the SSH config reader, the fake host's parser or a runbook's code (test/cli/startup.test.ts).
 
 export const EXIT_CODES_HELP = [
   'Exit codes:',
@@ -132,7 +133,7 @@ async function paramsOf(runbook: Runbook, layered: Record<string, string>, flags
 // its fake host replaces all of these.
 async function sshTarget(
   args: { host?: string | undefined; port?: string | undefined; user?: string | undefined; identity?: string | undefined; 'known-hosts'?: string | undefined; 'ssh-config'?: string | undefined; 'accept-new-host-key'?: boolean | undefined; demo?: boolean | undefined },
-  defaults: Runbook['connection'],
+  defaults: RunbookMeta['connection'],
   env: NodeJS.ProcessEnv,
 ): Promise<SshTargetSpec | (Omit<SshTargetSpec, 'ssh'> & { ssh: undefined })> {
   const path = (value: string | undefined): string | undefined => (value === undefined ? undefined : expandHome(value, env));
@@ -151,12 +152,14 @@ async function sshTarget(
     const home = env['HOME'] ?? homedir();
     return { host: defaults.host, port: defaults.port, user: defaults.user, identity: flags.identity, knownHosts: flags.knownHosts ?? join(home, '.ssh', 'known_hosts'), ssh: undefined };
   }
+  const { loadTarget } = await import('../transport/target.js');
   return loadTarget(flags, defaults, env);
 }
 
 // The hosts of a fleet run: every --host, then every line of --hosts-file (# comments and blank lines skipped), each
 // with where it was written so a mistake is named by its file and line.
 async function fleetTargets(hosts: readonly string[], file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Promise<TargetSpec[]> {
+  const { hostsFileLines, parseTargetLine } = await import('../core/targets.js');
   const targets = hosts.map((host) => parseTargetLine(host, `--host ${host}`));
   if (file !== undefined) {
     const text = await readFile(resolve(cwd, expandHome(file, env)), 'utf8').catch((error: unknown) => {
@@ -213,25 +216,37 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   // `apply-ws-fix help` and `apply-ws-fix help fake-host`, as people type them.
   if (argv[0] === 'help' && argv.length <= 2) return parseArgs(argv[1] === 'fake-host' || argv[1] === 'merge-reports' ? [argv[1], '--help'] : [...argv.slice(1), '--help'], penv);
   // fake-host has flags of its own (and a command after --): its own parser, so its --help lists only those.
-  if (argv[0] === 'fake-host') return parseFakeHostArgs(argv, penv.faultNames);
+  if (argv[0] === 'fake-host') return (await import('./fake-host-args.js')).parseFakeHostArgs(argv, penv.faultNames);
   // merge-reports reads files, not hosts: its own parser too.
-  if (argv[0] === 'merge-reports') return parseMergeArgs(argv);
+  if (argv[0] === 'merge-reports') return (await import('./merge-reports-args.js')).parseMergeArgs(argv);
   const completing = argv.includes('--get-yargs-completions');
   const cwd = penv.cwd ?? process.cwd();
   const layers = await loadLayers(argv, penv.env, cwd);
-  const runbook = await loadRunbook(runbookFlag(argv) ?? layers.runbook ?? DEFAULT_RUNBOOK, cwd);
-  const defaults = runbook.connection;
-  const declared = (name: string) => Object.hasOwn(runbook.params, name);
-  const paramDefault = (name: string): string | undefined => (runbook.params[name]?.default === undefined ? undefined : String(runbook.params[name]!.default));
+  // --version alone, with the default runbook: nothing the parser could refuse, so no parser (an unknown flag beside
+  // it, or a runbook that cannot load, is still refused below).
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V') && layers.runbook === undefined) return { kind: 'version' };
+  const width = Math.min(HELP_WIDTH, process.stdout.columns || HELP_WIDTH);
+  // --help alone, with nothing set that could change its text: yargs' own rendering of it, saved by the build.
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && Object.keys(layers.values).length === 0 && width === HELP_WIDTH && englishLocale(process.env)) {
+    const text = savedHelp();
+    if (text !== undefined) return { kind: 'help', text };
+  }
+  // The help needs the runbook's meta only; the runbook itself loads once the command is known to run it.
+  const choice = await chooseRunbook(runbookFlag(argv) ?? layers.runbook ?? DEFAULT_RUNBOOK, cwd);
+  const meta = choice.meta;
+  const defaults = meta.connection;
+  const declared = (name: string) => Object.hasOwn(meta.params, name);
+  const paramDefault = (name: string): string | undefined => (meta.params[name]?.default === undefined ? undefined : String(meta.params[name]!.default));
+  const { default: yargs } = await import('yargs');
   const parser = yargs([...argv])
     // Env and file values sit below the flags: yargs applies a config object only where no flag was given.
     .config(layers.values)
     .scriptName('apply-ws-fix')
     .usage(
       [
-        runbook.id === DEFAULT_RUNBOOK
+        meta.id === DEFAULT_RUNBOOK
           ? 'apply-ws-fix [options]: apply the nginx WebSocket fix over SSH, verify it, and roll back by itself if a check fails.'
-          : `apply-ws-fix --runbook ${runbook.id} [options]: ${runbook.title}.`,
+          : `apply-ws-fix --runbook ${meta.id} [options]: ${meta.title}.`,
         '',
         '  apply-ws-fix --host vaettir.locki.io              apply, verify, roll back on any failed check',
         '  apply-ws-fix --host vaettir.locki.io --dry-run    plan and diff; nothing changed',
@@ -244,10 +259,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
         '  apply-ws-fix merge-reports shard-*.json           the shards\' --json reports as one fleet table and exit code',
         '  apply-ws-fix --runbook NAME|./file.mjs --help     a runbook\'s parameters',
         '',
-        `Runbook: ${runbook.id}: ${runbook.description}`,
+        `Runbook: ${meta.id}: ${meta.description}`,
         '',
         'Its parameters (--param NAME=VALUE; env APPLY_WS_FIX_PARAM_<NAME>; config "params"):',
-        ...Object.entries(runbook.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ` (required${spec.required === 'apply' ? ' to apply' : ''})` : ''}`),
+        ...Object.entries(meta.params).map(([name, spec]) => `  ${name.padEnd(14)} ${spec.description}${spec.secret ? ' [secret: env or stdin only]' : ''}${spec.default !== undefined ? ` (default: ${String(spec.default)})` : spec.required ? ` (required${spec.required === 'apply' ? ' to apply' : ''})` : ''}`),
       ].join('\n'),
     )
     .command('runbooks', 'list the runbooks and their parameters (--json too)')
@@ -275,9 +290,9 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .option('hosts-file', { type: 'string', describe: 'several hosts: one [user@]host[:port] [url] a line (with --host, may be given several times)' })
     .option('concurrency', { type: 'number', default: 5, describe: 'with several hosts: how many run at once' })
     .option('shard', { type: 'string', describe: 'I/N: run only the hosts of shard I of N (from 1), split by a hash of user@host:port; the rest of the fleet is left to the other shards' })
-    .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${runbook.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
-    .option('service', { type: 'string', describe: declared('service') ? `--param service: ${runbook.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
-    .option('url', { type: 'string', describe: declared('url') ? `--param url: ${runbook.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
+    .option('dir', { type: 'string', describe: declared('dir') ? `--param dir: ${meta.params['dir']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('dir') !== undefined ? { defaultDescription: paramDefault('dir') } : {}) })
+    .option('service', { type: 'string', describe: declared('service') ? `--param service: ${meta.params['service']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('service') !== undefined ? { defaultDescription: paramDefault('service') } : {}) })
+    .option('url', { type: 'string', describe: declared('url') ? `--param url: ${meta.params['url']!.description}` : '(not a parameter of this runbook)', ...(paramDefault('url') !== undefined ? { defaultDescription: paramDefault('url') } : {}) })
     .option('dry-run', { type: 'boolean', default: false, describe: 'plan and diff only; read-only commands' })
     .option('rollback', { type: 'boolean', default: false, describe: 'restore the backup made by an earlier apply, rebuild, restart' })
     .option('yes', { type: 'boolean', alias: 'y', default: false, describe: 'do not ask before changing the host (required without a terminal)' })
@@ -299,7 +314,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     .version(false)
     .option('help', { type: 'boolean', alias: 'h', describe: 'show this help' })
     .option('version', { type: 'boolean', alias: 'V', describe: 'show the version' })
-    .wrap(Math.min(110, process.stdout.columns || 110))
+    .wrap(width)
     .exitProcess(false)
     .fail((message, error) => {
       // yargs prints the completion script itself, then strict mode would call the command word unknown.
@@ -325,12 +340,6 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
       throw new UsageError(`--${key} was given more than once (${value.map((v) => JSON.stringify(String(v))).join(', ')})`, `Give --${key} once.`);
     }
   }
-  // Numbers as typed: yargs would turn "0x10" into 16, "1e3" into 1000 and "ssh" into NaN before they are checked, so
-  // the text comes from the flag itself, else the environment or the config file, else the default.
-  const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
-    const value = rawValue(argv, `--${key}`) ?? layers.values[key] ?? (args[key] as unknown);
-    return value === undefined ? undefined : String(value);
-  };
   if (args.help) return { kind: 'help', text: await parser.getHelp() };
   if (args.version) return { kind: 'version' };
   const positional = args._.map(String);
@@ -340,6 +349,14 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     throw new UsageError(`unknown command: ${positional.join(' ')}`, 'Run apply-ws-fix --help.');
   }
   if (positional[0] === 'runbooks') return { kind: 'runbooks', json: args.json };
+  const runbook = await choice.load();
+  const { rawValue } = await import('./fake-host-args.js');
+  // Numbers as typed: yargs would turn "0x10" into 16, "1e3" into 1000 and "ssh" into NaN before they are checked, so
+  // the text comes from the flag itself, else the environment or the config file, else the default.
+  const numberText = (key: 'port' | 'concurrency' | 'settle' | 'start-timeout' | 'connect-timeout'): string | undefined => {
+    const value = rawValue(argv, `--${key}`) ?? layers.values[key] ?? (args[key] as unknown);
+    return value === undefined ? undefined : String(value);
+  };
   const faults = (args.fault ?? []).flatMap((f) => String(f).split(',')).filter(Boolean);
   for (const fault of faults) {
     if (!penv.faultNames.includes(fault)) throw new UsageError(`unknown fault ${JSON.stringify(fault)}`, `Faults: ${penv.faultNames.join(', ')}`);
@@ -416,7 +433,10 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
   const shard = shardSpec === undefined ? undefined : cutShard(runs, shardSpec);
   const mine = (list: RunOptions[]): RunOptions[] => (shard === undefined ? list : shard.positions.map((i) => list[i]!));
   // A secret parameter is shown by its checksum label, never its value.
-  if (args['print-config']) return { kind: 'print-config', text: printSettings(describeSettings(mine(runs).map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
+  if (args['print-config']) {
+    const { describeSettings, printSettings } = await import('./print-config.js');
+    return { kind: 'print-config', text: printSettings(describeSettings(mine(runs).map((run) => ({ ...run, params: printableParams(runbook, run.params) })), argv, layers, { hostsFile: args['hosts-file'], concurrency: String(args.concurrency), sshConfig: args['ssh-config'] }), args.json) };
+  }
   if (explain) {
     if (fleet || args.demo) throw new UsageError('explain describes one host at most: drop --hosts-file, the extra --host and --demo');
     if (args.rollback || args.check || args['dry-run']) throw new UsageError('explain prints the procedure of an apply (with its rollback): drop --rollback, --check and --dry-run');
@@ -426,6 +446,7 @@ export async function parseArgs(argv: readonly string[], penv: ParseEnv): Promis
     if (args.demo) throw new UsageError('--demo runs against one built-in fake host: drop --hosts-file and the extra --host');
     if (runs.length === 0) throw new UsageError(`${chosen.file ?? 'the hosts file'} names no host`);
     // Two runs on one project of one host would fight over its lock: refuse before connecting to either.
+    const { duplicateTargets } = await import('../core/targets.js');
     const duplicates = await duplicateTargets(
       runs.map((r, i) => ({ where: wheres[i]!, host: r.host, port: r.port, user: r.user, project: runbook.project(r.params), jumped: (r.ssh?.jumps.length ?? 0) > 0 })),
     );

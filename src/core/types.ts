@@ -244,6 +244,12 @@ export interface RunbookDefinition<P extends Record<string, ParamSpec> = Record<
 /** A runbook with its parameter types erased, as the core and the CLI hold it. */
 export type Runbook = RunbookDefinition<Record<string, ParamSpec>>;
 
+/**
+ * What a runbook says about itself without its code: enough for --help. A built-in runbook keeps it in its meta.ts
+ * (no import heavier than `param`), spread into its defineRunbook, so --help loads none of the runbook's code.
+ */
+export type RunbookMeta<P extends Record<string, ParamSpec> = Record<string, ParamSpec>> = Pick<RunbookDefinition<P>, 'id' | 'title' | 'description' | 'connection' | 'params'>;
+
 // ---- The journal on the host ------------------------------------------------------------------------------
 
 export type JournalEvent =

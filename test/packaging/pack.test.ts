@@ -71,7 +71,7 @@ afterAll(async () => {
 describe('npm pack', () => {
   it('ships the built CLI and runbook, the runbook template, the README and package.json', () => {
     expect(existsSync(tarball)).toBe(true);
-    for (const path of ['package.json', 'README.md', 'dist/src/cli.js', 'dist/runbooks/ocapistaine-ws-fix/runbook.js', 'runbooks/ocapistaine-ws-fix/ocapistaine.conf.template']) {
+    for (const path of ['package.json', 'README.md', 'dist/src/cli.js', 'dist/src/help-snapshot.json', 'dist/runbooks/ocapistaine-ws-fix/runbook.js', 'runbooks/ocapistaine-ws-fix/ocapistaine.conf.template']) {
       expect(packed, `${path} is not in the tarball`).toContain(path);
     }
     // Every compiled module of src/ and runbooks/ ships, or the installed CLI fails on an import.
@@ -87,7 +87,7 @@ describe('npm pack', () => {
   });
 
   it('ships nothing else: no TypeScript sources, tests, bench, CI files, scripts, docs or node_modules', () => {
-    const allowed = [/^package\.json$/, /^schema\/report\.schema\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
+    const allowed = [/^package\.json$/, /^schema\/report\.schema\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^docs\/demo\.png$/, /^LICEN[CS]E(\.\w+)?$/i, /^dist\/(src|runbooks)\/.+\.(js|d\.ts)$/, /^dist\/src\/help-snapshot\.json$/, /^runbooks\/[^/]+\/[^/]+\.template$/, /^fixtures\/fake-host\//];
     expect(packed.filter((path) => !allowed.some((pattern) => pattern.test(path)))).toEqual([]);
     expect(packed).toContain('dist/src/index.d.ts');
     const forbidden = /(^|\/)node_modules\/|^(src|test|bench|scripts|\.ci|dist\/bench)\/|^docs\/(?!demo\.png$)|(?<!\.d)\.ts$/;
