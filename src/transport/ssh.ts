@@ -214,9 +214,31 @@ function forwardThrough(client: Client, host: string, port: number, timeoutMs: n
     client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
       clearTimeout(timer);
       if (error) reject(error);
-      else resolve(channel);
+      else resolve(deferredWrites(channel));
     });
   });
+}
+
+/**
+ * Without its native addon (npm's install scripts not run), ssh2 encrypts chacha20-poly1305 packets with buffers shared
+ * by every connection of the process (the nonce), and writes each packet in three pieces. Through a bastion, the inner
+ * connection's first piece goes straight into the outer one, which encrypts its own packet with the same buffers
+ * before the inner packet is done: the host then gets a garbled packet and hangs up ("incomplete message"). Writes
+ * into the forwarded channel are therefore taken in a later microtask, in order, each chunk copied.
+ */
+function deferredWrites(channel: Duplex): Duplex {
+  const write = channel.write.bind(channel) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  const end = channel.end.bind(channel) as (...args: unknown[]) => Duplex;
+  channel.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const copy = Buffer.isBuffer(chunk) ? Buffer.from(chunk) : chunk;
+    queueMicrotask(() => void write(copy, ...rest));
+    return true;
+  }) as Duplex['write'];
+  channel.end = ((...args: unknown[]) => {
+    queueMicrotask(() => void end(...args));
+    return channel;
+  }) as Duplex['end'];
+  return channel;
 }
 
 /** Opens the run's single SSH connection (through any bastions), verifying every host key against known_hosts first. */
