@@ -26,7 +26,7 @@ export const FAULTS: Readonly<Record<FaultName, string>> = Object.freeze({
   'no-handshake': 'WebSocket handshakes never get 101, while plain requests look right',
   'health-fails': '/_stcore/health answers 503',
   'origin-check': 'the app refuses a WebSocket whose Origin differs from the Host the proxy sends (Streamlit\'s XSRF/CORS check): browsers get 403',
-  'slow-start': '`docker compose up` takes slowStartMs (default 3000) to start the new container',
+  'slow-start': '`docker compose up` and `restart` take slowStartMs (default 3000) to start the container',
   'crash-on-start': 'a container whose config differs from the original crash-loops at start (nginx -t still passes)',
   'crash-always': 'every container start crash-loops, whatever its config (nginx -t still passes)',
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { runDocker } from './compose/cli.js';
 import type { Container } from './compose/container.js';
 import { ComposeEmulator } from './compose/emulator.js';
+import { realClock, type Clock } from './clock.js';
 import { startDockerBridge } from './docker-bridge.js';
 import { installDockerScript } from './docker-script.js';
 import { startEndpoint } from './endpoint/endpoint.js';
@@ -15,6 +16,7 @@ import { startSshServer, type ExecInterceptor, type FakeHostStats } from './ssh/
 import { makeTempRoot } from './temp-root.js';
 
 export { FAULTS, isFaultName, type FaultName } from './faults.js';
+export { ManualClock, realClock, type Clock } from './clock.js';
 export { describeFakeHost } from './describe.js';
 
 export interface FakeHostOptions {
@@ -23,8 +25,12 @@ export interface FakeHostOptions {
   user?: string;
   streamlit?: 'seed' | 'tornado';
   composeJson?: 'ndjson' | 'array';
+  /** How long a container with a bad config shows Up before it crash-loops (default 1000), on `clock`. */
   crashWindowMs?: number;
+  /** How long `up` and `restart` take under the slow-start fault (default 3000), on `clock`. */
   slowStartMs?: number;
+  /** The emulator's time (default: the wall clock); a ManualClock lets a test place a command inside a window. */
+  clock?: Clock;
   /** The remote user's login shell, which runs every command as sshd does (default /bin/bash). */
   loginShell?: string;
   /** sshd_config's MaxSessions: session channels at once per connection (default 10, OpenSSH's). */
@@ -104,6 +110,7 @@ export async function startFakeHost(options: FakeHostOptions = {}): Promise<Fake
       composeJson: options.composeJson ?? 'ndjson',
       proxyContainer: `${PROJECT}-${PROXY_SERVICE}-1`,
       upstreams,
+      clock: options.clock ?? realClock,
     });
     seedRunningStack(emulator, projectDir);
 

@@ -1,7 +1,7 @@
 // Each fault: exit 1, the template byte-identical to the original, the container running the original config.
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
+import { ManualClock, startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
 import { BROKEN, DESIRED } from '../helpers/context.js';
 import { runAgainst } from '../helpers/fake-run.js';
 
@@ -84,11 +84,23 @@ describe('a failed check rolls the run back by itself', () => {
   });
 
   it('a crash loop that shows Up at first is caught by the settle wait', async () => {
-    host.faults.add('crash-on-start');
+    // On the wall clock a busy machine could let the crash window pass before the first ps, which then never saw Up.
+    // The host's clock moves only here: the first ps after `up` sees Up, and the window ends before the second.
+    const clock = new ManualClock();
+    await host.close();
+    host = await startFakeHost({ crashWindowMs: 150, clock, faults: ['crash-on-start'] });
+    const statuses: string[] = [];
+    let upSent = false;
+    host.intercept.current = (command) => {
+      if (/ up -d /.test(command)) upSent = true;
+      if (!upSent || !/ ps -a /.test(command)) return undefined;
+      statuses.push(host.container()?.state ?? 'none');
+      return statuses.length === 2 ? { before: () => void clock.advance(150) } : undefined;
+    };
     const { report } = await runAgainst(host, { settleMs: 600 });
-    const running = report.steps.find((s) => s.id === 'running');
-    expect(running).toMatchObject({ status: 'failed' });
-    expect(running?.durationMs).toBeGreaterThanOrEqual(100);
+    expect(report.steps.find((s) => s.id === 'running')).toMatchObject({ status: 'failed' });
+    expect(report.error).toMatchObject({ step: 'running', message: expect.stringMatching(/not running: Restarting \(1\) Less than a second ago/) });
+    expect(statuses.slice(0, 2)).toEqual(['running', 'running']);
   });
 
   it('a failed check on a host already fixed changes nothing: exit 1, no rollback', async () => {

@@ -1,19 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAULTS, startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
+import { FAULTS, ManualClock, startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
 import { connect, type TestSession } from './ssh-client.js';
 import { BROKEN_TEMPLATE, FIXED_TEMPLATE, handshake, inProject, pause, writeTemplate } from './helpers.js';
 
-const CRASH_WINDOW = 250;
-const SLOW_START = 800;
+// The defaults: on a manual clock a window costs no wall time, and a command lands exactly where the test puts it.
+const CRASH_WINDOW = 1000;
+const SLOW_START = 3000;
+let clock: ManualClock;
 let host: FakeHost;
 let session: TestSession;
 
 beforeEach(async () => {
-  host = await startFakeHost({ crashWindowMs: CRASH_WINDOW, slowStartMs: SLOW_START });
+  clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
+  host = await startFakeHost({ crashWindowMs: CRASH_WINDOW, slowStartMs: SLOW_START, clock });
   session = await connect(host);
 });
 
-// Swaps in a host with other timings, for a test that must look inside a window reliably.
+// Swaps in a host with other options (the wall clock's test).
 async function restartWith(options: Parameters<typeof startFakeHost>[0]): Promise<void> {
   session.end();
   await host.close();
@@ -62,26 +65,24 @@ describe('faults', () => {
     expect(host.container()?.recreations).toBe(1);
   });
 
-  it('reject-new-config: Up first, Restarting after the crash window, [emerg] in logs, 502 throughout', async () => {
-    const window = 1000;
-    await restartWith({ crashWindowMs: window, faults: ['reject-new-config'] });
+  it('reject-new-config: Up to the crash window\'s last ms, Restarting after it, [emerg] in logs, 502 throughout', async () => {
+    host.faults.add('reject-new-config');
     const check = await inProject(session, 'docker compose run --rm --no-deps -T ocapistaine nginx -t');
     expect(check.code).toBe(0); // the image still holds the old template
     const result = await applyFix();
-    const upAt = Date.now();
     expect(result.up).toBe(0);
+    expect(host.container()?.startedAt).toBe(clock.now());
+    await clock.advance(CRASH_WINDOW - 1);
     const early = JSON.parse((await inProject(session, 'docker compose ps --format json ocapistaine')).out);
-    expect(Date.now() - upAt).toBeLessThan(window);
     expect(early).toMatchObject({ State: 'running', Status: 'Up Less than a second' });
     expect((await fetch(`${host.publicUrl}/_stcore/health`)).status).toBe(502);
     const emerg = 'nginx: [emerg] "map" directive is not allowed here in /etc/nginx/nginx.conf:2';
     expect((await inProject(session, 'docker compose logs --no-color ocapistaine')).out).toContain(`ocapistaine-1  | ${emerg}\n`);
 
-    await pause(window + 50 - (Date.now() - upAt));
+    await clock.advance(2);
     const late = JSON.parse((await inProject(session, 'docker compose ps --format json ocapistaine')).out);
     // Compose reports ExitCode only for an exited container: 0 while restarting (the code shows in Status).
-    expect(late).toMatchObject({ State: 'restarting', ExitCode: 0 });
-    expect(late.Status).toMatch(/^Restarting \(1\) (Less than a second|\d+ seconds?) ago$/);
+    expect(late).toMatchObject({ State: 'restarting', ExitCode: 0, Status: 'Restarting (1) Less than a second ago' });
     expect(host.container()?.state).toBe('restarting');
     expect((await fetch(`${host.publicUrl}/_stcore/health`)).status).toBe(502);
     const exec = await inProject(session, 'docker compose exec -T ocapistaine cat /etc/nginx/nginx.conf');
@@ -97,19 +98,31 @@ describe('faults', () => {
     await writeTemplate(session, truncated);
     await inProject(session, 'docker compose build ocapistaine');
     await inProject(session, 'docker compose up -d ocapistaine');
-    await pause(CRASH_WINDOW * 3);
     const lines = truncated.split('\n').length;
-    const emerg = `nginx: [emerg] unexpected end of file, expecting "}" in /etc/nginx/nginx.conf:${lines}\n`;
+    const message = `unexpected end of file, expecting "}" in /etc/nginx/nginx.conf:${lines}\n`;
+    // An attempt's error-log line carries its start time; nginx's stderr line follows 1 ms later.
+    const attempts = async (): Promise<number> =>
+      (await inProject(session, 'docker compose logs --no-color ocapistaine')).out.split(`[emerg] 1#1: ${message}`).length - 1;
+    // Docker's back-off doubles from the window: the attempts start at 0, 2W, 4W, 8W.
+    await clock.advance(CRASH_WINDOW * 2 - 1);
+    expect(await attempts()).toBe(1);
+    await clock.advance(1);
+    expect(await attempts()).toBe(2);
+    await clock.advance(CRASH_WINDOW * 6 - 1);
+    expect(await attempts()).toBe(3);
+    await clock.advance(1);
+    expect(await attempts()).toBe(4);
     const logs = (await inProject(session, 'docker compose logs --no-color ocapistaine')).out;
-    expect(logs.split(emerg).length - 1).toBeGreaterThanOrEqual(2);
-    expect(logs).toMatch(/\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[emerg\] 1#1: unexpected end of file/);
+    expect(logs.split(`nginx: [emerg] ${message}`).length - 1).toBe(3);
+    // The clock started at 09:00:00, when `up` ran: the fourth attempt is stamped 8 windows later.
+    expect(logs).toContain(`ocapistaine-1  | 2026/01/01 09:00:08 [emerg] 1#1: ${message}`);
     expect(host.container()?.state).toBe('restarting');
   });
 
   it('emerg-logs: the container runs but its logs carry an [emerg]', async () => {
     await applyFix();
     host.faults.add('emerg-logs');
-    await pause(20);
+    await clock.advance(20);
     const logs = (await inProject(session, 'docker compose logs --no-color --tail 50 ocapistaine')).out;
     expect(logs).toMatch(/\[emerg\]/);
     expect(host.container()?.state).toBe('running');
@@ -123,23 +136,39 @@ describe('faults', () => {
     expect(rendered).not.toContain('map $http_upgrade');
     expect(rendered).toContain('proxy_set_header Upgrade ;');
     expect(rendered).toContain('proxy_pass https://ocapistaine.ngrok-free.app;');
-    await pause(CRASH_WINDOW + 50);
+    await clock.advance(CRASH_WINDOW);
     expect(host.container()?.state).toBe('restarting');
     expect((await inProject(session, 'docker compose logs --tail 1 ocapistaine')).out).toContain('invalid number of arguments in "map" directive');
   });
 
-  it('slow-start: up takes slowStartMs, the proxy answers 502 meanwhile', async () => {
+  it('slow-start: up holds until slowStartMs have passed, the proxy answers 502 meanwhile', async () => {
     host.faults.add('slow-start');
     await writeTemplate(session, FIXED_TEMPLATE);
     await inProject(session, 'docker compose build ocapistaine');
-    const started = Date.now();
+    const started = clock.now();
     const up = inProject(session, 'docker compose up -d ocapistaine');
-    for (let i = 0; i < 30 && host.container()?.state !== 'exited'; i++) await pause(10);
+    await clock.untilSleeping();
     expect(host.container()?.state).toBe('exited');
     expect((await fetch(`${host.publicUrl}/`)).status).toBe(502);
+    await clock.advance(SLOW_START - 1);
+    expect(clock.pending).toBe(1);
+    expect(host.container()?.state).toBe('exited');
+    await clock.advance(1);
     expect((await up).code).toBe(0);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_START);
+    expect(host.container()).toMatchObject({ state: 'running', startedAt: started + SLOW_START, recreations: 1 });
     expect((await handshake(host.publicUrl)).status).toBe(101);
+  });
+
+  it('slow-start: restart holds too, and the same container starts when the time has passed', async () => {
+    host.faults.add('slow-start');
+    const before = host.container();
+    const restart = inProject(session, 'docker compose restart ocapistaine');
+    await clock.untilSleeping();
+    await clock.advance(SLOW_START - 1);
+    expect(host.container()?.startedAt).toBe(before?.startedAt);
+    await clock.advance(1);
+    expect((await restart).err).toBe(' Container vaettir-ocapistaine-1  Restarting\n Container vaettir-ocapistaine-1  Started\n');
+    expect(host.container()).toMatchObject({ name: before?.name, recreations: before?.recreations, startedAt: clock.now() });
   });
 
   it('crash-on-start: a changed config crash-loops though nginx -t passes; the original config runs again', async () => {
@@ -148,13 +177,13 @@ describe('faults', () => {
     const test = await inProject(session, 'docker compose run --rm --no-deps -T ocapistaine nginx -t');
     expect(test.code).toBe(0);
     expect(host.container()?.state).toBe('running');
-    await pause(CRASH_WINDOW + 50);
+    await clock.advance(CRASH_WINDOW);
     expect(JSON.parse((await inProject(session, 'docker compose ps --format json ocapistaine')).out).Status).toMatch(/^Restarting \(1\) /);
     expect((await inProject(session, 'docker compose logs --tail 2 ocapistaine')).out).toContain('nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address in use)\n');
     expect((await fetch(`${host.publicUrl}/`)).status).toBe(502);
     await writeTemplate(session, BROKEN_TEMPLATE);
     await inProject(session, 'docker compose build ocapistaine && docker compose up -d ocapistaine');
-    await pause(CRASH_WINDOW + 50);
+    await clock.advance(CRASH_WINDOW);
     expect(host.container()?.state).toBe('running');
     expect((await fetch(`${host.publicUrl}/`)).status).toBe(200);
   });
@@ -162,7 +191,7 @@ describe('faults', () => {
   it('crash-always: even the original config crash-loops once restarted', async () => {
     host.faults.add('crash-always');
     await inProject(session, 'docker compose restart ocapistaine');
-    await pause(CRASH_WINDOW + 50);
+    await clock.advance(CRASH_WINDOW);
     expect(host.container()?.state).toBe('restarting');
     expect((await inProject(session, 'docker compose exec -T ocapistaine nginx -t')).code).toBe(1);
     expect((await inProject(session, 'docker compose run --rm --no-deps -T ocapistaine nginx -t')).code).toBe(0);
@@ -194,5 +223,22 @@ describe('faults', () => {
     host.faults.clear();
     host.faults.add('forbidden');
     expect((await handshake(host.publicUrl)).status).toBe(403);
+  });
+});
+
+// The default clock, which the demo, `fake-host` and users' CI run on: the same windows pass in real time.
+describe('faults on the wall clock', () => {
+  it('slow-start holds restart for slowStartMs, and a crash-looping start shows Restarting after the window', async () => {
+    const window = 200;
+    const slow = 400;
+    await restartWith({ crashWindowMs: window, slowStartMs: slow, faults: ['slow-start', 'crash-always'] });
+    const started = Date.now();
+    const restart = await inProject(session, 'docker compose restart ocapistaine');
+    expect(restart.code).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(slow);
+    const startedAt = host.container()?.startedAt ?? 0;
+    await pause(window + 50 - (Date.now() - startedAt));
+    expect(host.container()?.state).toBe('restarting');
+    expect(JSON.parse((await inProject(session, 'docker compose ps --format json ocapistaine')).out).Status).toMatch(/^Restarting \(1\) /);
   });
 });

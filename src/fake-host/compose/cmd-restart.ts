@@ -1,4 +1,4 @@
-import { event, selectServices, sleep, type ComposeContext } from './context.js';
+import { event, selectServices, type ComposeContext } from './context.js';
 import { parseFlags } from './flags.js';
 
 const FLAGS = [{ long: 'timeout', short: 't', value: true }, { long: 'no-deps' }];
@@ -12,7 +12,7 @@ export async function composeRestart(ctx: ComposeContext): Promise<number> {
       const container = ctx.emulator.containerOf(ctx.project.name, service.name);
       if (!container) continue;
       event(ctx, container.name, 'Restarting');
-      if (ctx.emulator.options.faults.has('slow-start')) await sleep(ctx.emulator.options.slowStartMs);
+      if (ctx.emulator.options.faults.has('slow-start')) await ctx.emulator.sleep(ctx.emulator.options.slowStartMs);
       ctx.emulator.start(container, ctx.emulator.now());
       event(ctx, container.name, 'Started');
     }

@@ -1,5 +1,5 @@
 import { buildService } from './cmd-build.js';
-import { event, selectServices, sleep, type ComposeContext } from './context.js';
+import { event, selectServices, type ComposeContext } from './context.js';
 import type { Container } from './container.js';
 import { parseFlags } from './flags.js';
 import type { ServiceDef } from './project.js';
@@ -88,13 +88,13 @@ async function upService(ctx: ComposeContext, service: ServiceDef, options: UpOp
   if (mode === 'start' && current) {
     container = current;
     event(ctx, name, 'Starting');
-    if (faults.has('slow-start')) await sleep(emulator.options.slowStartMs);
+    if (faults.has('slow-start')) await emulator.sleep(emulator.options.slowStartMs);
     emulator.start(container, emulator.now());
   } else {
     if (current) emulator.stop(current, emulator.now(), 0);
     event(ctx, name, mode === 'create' ? 'Created' : 'Recreated');
     event(ctx, name, 'Starting');
-    if (faults.has('slow-start')) await sleep(emulator.options.slowStartMs);
+    if (faults.has('slow-start')) await emulator.sleep(emulator.options.slowStartMs);
     const recreations = current ? current.recreations + 1 : 0;
     container = emulator.createContainer(ctx.project, service, target, recreations, emulator.now());
   }
@@ -110,7 +110,7 @@ async function waitHealthy(ctx: ComposeContext, container: Container): Promise<n
     event(ctx, container.name, 'Healthy');
     return 0;
   }
-  await sleep(ctx.emulator.options.crashWindowMs);
+  await ctx.emulator.sleep(ctx.emulator.options.crashWindowMs);
   ctx.io.err(`container ${container.name} is unhealthy\n`);
   return 1;
 }

@@ -39,8 +39,3 @@ export function isActive(service: ServiceDef, profiles: readonly string[]): bool
 export function event(ctx: ComposeContext, name: string, what: string): void {
   ctx.io.err(` Container ${name}  ${what}\n`);
 }
-
-// Sleep used for slow starts; unref'd so a pending `up` never keeps a closed fake host's process alive.
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

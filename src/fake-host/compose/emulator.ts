@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clock } from '../clock.js';
 import type { FaultName } from '../faults.js';
 import { accessLine, emergLines, startupLines, workerEmergLine } from '../nginx/log-lines.js';
 import { envsubst } from '../../lib/envsubst.js';
@@ -17,7 +18,8 @@ export interface EmulatorOptions {
   proxyContainer: string; // the container whose config the public URL follows
   /** The upstream origins (tunnels) that answer; the proxy's proxy_pass must name one of them. */
   upstreams: Set<string>;
-  now?: () => number;
+  /** Every time the emulator reads or waits on: the crash window, the crash loop, slow starts, log times. */
+  clock: Clock;
 }
 
 export type BuildResult =
@@ -46,7 +48,12 @@ export class ComposeEmulator {
 
   // One clock for the whole emulator, replaceable in tests.
   now(): number {
-    return this.options.now ? this.options.now() : Date.now();
+    return this.options.clock.now();
+  }
+
+  // A wait on that clock (slow starts, `up --wait`), so a test's manual clock decides when it ends.
+  sleep(ms: number): Promise<void> {
+    return this.options.clock.sleep(ms);
   }
 
   // Changes run one at a time, as the daemon serialises operations on one container.

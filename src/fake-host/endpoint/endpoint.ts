@@ -27,7 +27,7 @@ export async function startEndpoint(emulator: ComposeEmulator, streamlit: Stream
     const answer = decision.kind === 'answer' ? decision : { status: 400, body: nginxErrorPage(400), contentType: 'text/html' };
     emulator.recordAccess(req.method ?? 'GET', req.url ?? '/', answer.status, String(req.headers['user-agent'] ?? '-'));
     const extra = 'headers' in answer ? answer.headers : undefined;
-    res.writeHead(answer.status, { Server: 'nginx', 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body), ...extra });
+    res.writeHead(answer.status, { Server: 'nginx', Date: new Date(emulator.now()).toUTCString(), 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body), ...extra });
     res.end(answer.body);
   });
 
@@ -48,7 +48,7 @@ export async function startEndpoint(emulator: ComposeEmulator, streamlit: Stream
     const body = req.method === 'HEAD' ? '' : decision.body;
     socket.end(
       `HTTP/1.1 ${decision.status} ${STATUS_CODES[decision.status] ?? ''}\r\nServer: nginx\r\n` +
-        `Date: ${new Date().toUTCString()}\r\nContent-Type: ${decision.contentType}\r\n` +
+        `Date: ${new Date(emulator.now()).toUTCString()}\r\nContent-Type: ${decision.contentType}\r\n` +
         Object.entries(decision.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
         `Content-Length: ${Buffer.byteLength(decision.body)}\r\nConnection: close\r\n\r\n${body}`,
     );
