@@ -47,7 +47,9 @@ export interface FleetPinning {
  * other's wall time. Not pinned when taskset is missing or the machine has a single core.
  */
 export function fleetPinning(): FleetPinning {
+  // BENCH_FLEET_PIN=0: nothing pinned; =tool: the tool on core 0, the hosts on any core (to compare).
   if (process.env['BENCH_FLEET_PIN'] === '0') return { tool: null, hosts: null, why: 'BENCH_FLEET_PIN=0' };
+  if (process.env['BENCH_FLEET_PIN'] === 'tool') return { tool: '0', hosts: null, why: null };
   if (availableParallelism() < 2) return { tool: null, hosts: null, why: `only ${availableParallelism()} core available` };
   const probe = spawnSync('taskset', ['-c', '0', 'true']);
   if (probe.error !== undefined || probe.status !== 0) return { tool: null, hosts: null, why: `taskset not usable (${probe.error?.message ?? `exit ${probe.status}`})` };

@@ -511,6 +511,12 @@ async function main(): Promise<void> {
     out('   hosts: summed over their processes). loop lag = event-loop delay, p99 (median of runs) / max. load = the 1-minute load');
     out('   average at each run\'s start (other engineers share the machine). ideal = waves of `concurrency` hosts, each as long as one.');
     table(['hosts', 'hosts core', 'hosts CPU (procs + shells)', 'hosts CPU/host', 'tool busy', 'hosts busy', 'tool waited for CPU', 'hosts waited', 'tool loop lag', 'hosts loop lag', 'hosts RSS (procs)', 'commands/host', 'connections/host', 'load'], why);
+    const r50 = fleet[50];
+    if (r50 && r50.length > 0) {
+      const m = (f: (r: FleetRun) => number): number => median(r50.map(f));
+      out(`   50 hosts at concurrency ${CONCURRENCY}: ${times(fleetRatio)} one host (ideal 5.00×). The tool ran ${m((r) => r.cpuSeconds).toFixed(1)} s of CPU and its main thread waited`);
+      out(`   ${m((r) => r.waitedForCpuSeconds).toFixed(1)} s for a core; the hosts ran ${m((r) => r.hostsCpuSeconds).toFixed(1)} s (${Math.round(m((r) => r.hostsCpuSeconds / (r.wallMs / 1000)) * 100)}% of their core) and waited ${m((r) => r.hostsWaitedForCpuSeconds).toFixed(1)} s, at load ${m((r) => r.loadAverage).toFixed(1)} on ${machine.cores} cores.`);
+    }
     out();
     json['fleet'] = { pinning: pin, delayMs: DELAY_MS, crashWindowMs: FLEET_CRASH_WINDOW_MS ?? null, rows: fleetJson };
   }
