@@ -1,6 +1,8 @@
 // The fleet measurement: fake hosts, each behind its own delay proxy, served by child processes
 // (bench/fake-hosts.ts, HOSTS_PER_PROCESS each) pinned to one core; the tool's runFleet in another (bench/fleet-child.ts) pinned to the other,
 // so the hosts' CPU does not slow the tool down, and the tool's CPU and peak RSS are its own.
+// Knobs (environment): BENCH_FLEET_SIZES=1,10,50,500 (the rows to run), BENCH_FLEET_PIN=0|tool (not pinned; only the
+// tool), BENCH_FLEET_PROF=<dir> (V8 CPU profiles of both sides), BENCH_CRASH_WINDOW=<ms> (the fake hosts' crash window).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
