@@ -86,7 +86,11 @@ for (const r of reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
 const durations = reports.map((r) => r.durationMs).sort((a, b) => a - b);
 function stepMedians(): Record<string, number> {
   const byStep = new Map<string, number[]>();
-  for (const r of reports) for (const st of r.steps) byStep.set(st.id, [...(byStep.get(st.id) ?? []), st.durationMs]);
+  for (const r of reports) {
+    // Before and between the steps: connect, the facts and the plan, the lock and the journal.
+    byStep.set('(outside the steps)', [...(byStep.get('(outside the steps)') ?? []), r.durationMs - r.steps.reduce((sum, st) => sum + st.durationMs, 0)]);
+    for (const st of r.steps) byStep.set(st.id, [...(byStep.get(st.id) ?? []), st.durationMs]);
+  }
   const medians: Record<string, number> = {};
   for (const [id, values] of byStep) medians[id] = [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return medians;

@@ -516,6 +516,12 @@ async function main(): Promise<void> {
       const m = (f: (r: FleetRun) => number): number => median(r50.map(f));
       out(`   50 hosts at concurrency ${CONCURRENCY}: ${times(fleetRatio)} one host (ideal 5.00×). The tool ran ${m((r) => r.cpuSeconds).toFixed(1)} s of CPU and its main thread waited`);
       out(`   ${m((r) => r.waitedForCpuSeconds).toFixed(1)} s for a core; the hosts ran ${m((r) => r.hostsCpuSeconds).toFixed(1)} s (${Math.round(m((r) => r.hostsCpuSeconds / (r.wallMs / 1000)) * 100)}% of their core) and waited ${m((r) => r.hostsWaitedForCpuSeconds).toFixed(1)} s, at load ${m((r) => r.loadAverage).toFixed(1)} on ${machine.cores} cores.`);
+      const steps = (runs: FleetRun[]): string =>
+        Object.keys(runs[0]!.stepMedians)
+          .map((id) => `${id} ${Math.round(median(runs.map((r) => r.stepMedians[id] ?? Number.NaN)))}`)
+          .join(', ');
+      if (fleet[1]?.length) out(`   one host's time by step (ms), alone: ${steps(fleet[1])}`);
+      out(`   in the fleet of 50: ${steps(r50)}`);
     }
     out();
     json['fleet'] = { pinning: pin, delayMs: DELAY_MS, crashWindowMs: FLEET_CRASH_WINDOW_MS ?? null, rows: fleetJson };
