@@ -2,7 +2,8 @@
 // (bench/fake-hosts.ts, HOSTS_PER_PROCESS each) pinned to one core; the tool's runFleet in another (bench/fleet-child.ts) pinned to the other,
 // so the hosts' CPU does not slow the tool down, and the tool's CPU and peak RSS are its own.
 // Knobs (environment): BENCH_FLEET_SIZES=1,10,50,500 (the rows to run), BENCH_FLEET_PIN=0|tool (not pinned; only the
-// tool), BENCH_FLEET_PROF=<dir> (V8 CPU profiles of both sides), BENCH_CRASH_WINDOW=<ms> (the fake hosts' crash window).
+// tool), BENCH_FLEET_PROF=<dir> (V8 CPU profiles of both sides), BENCH_CRASH_WINDOW=<ms> (the fake hosts' crash window),
+// BENCH_FLEET_HOSTS_PER_PROCESS (default 25; 5 measured no better at 50 hosts, and cost ~25% more hosts CPU).
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,7 +81,7 @@ export interface FleetOptions {
  * other host's SSH server and proxy meanwhile; so the hosts are spread over processes of at most this many, all on the
  * hosts' core.
  */
-const HOSTS_PER_PROCESS = 25;
+const HOSTS_PER_PROCESS = Number(process.env['BENCH_FLEET_HOSTS_PER_PROCESS'] ?? 25);
 
 // One fake hosts process: its hosts, then "mark" and "stats" over its stdin/stdout.
 class HostsProcess {
