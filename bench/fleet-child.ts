@@ -2,6 +2,7 @@
 // hosts served by ANOTHER process, and reports its own wall time and peak RSS. Input: a JSON file
 // { hosts, concurrency, settleMs }; output: one JSON line on stdout.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PassThrough } from 'node:stream';
 import { ocapistaineWsFix } from '../runbooks/ocapistaine-ws-fix/runbook.js';
 import { runFleet } from '../src/core/fleet.js';
@@ -22,7 +23,13 @@ export interface FleetResult {
   /** CPU seconds this process used during the fleet (user + system). */
   cpuSeconds: number;
   outcomes: Record<string, number>;
+  /** Seconds the main thread waited on a run queue for a CPU during the fleet (/proc/self/schedstat): the machine's doing. */
+  waitedForCpuSeconds: number;
+  /** This process's event-loop delay during the fleet (ms): high when the tool itself is the bottleneck. */
+  loopDelayMs: { p50: number; p99: number; max: number };
   hostSeconds: { median: number; max: number };
+  /** Each step's median duration over the hosts (ms), in the run's order: where a host's time went. */
+  stepMedians: Record<string, number>;
 }
 
 const input = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as { hosts: FakeHostEntry[]; concurrency: number; settleMs: number };
@@ -32,11 +39,15 @@ const byPort = new Map(input.hosts.map((h) => [h.port, h]));
 const params = resolveParams(ocapistaineWsFix, {});
 const base: RunOptions = defaultRunOptions(ocapistaineWsFix.connection, params, { settleMs: input.settleMs });
 
-const baseline = process.memoryUsage().rss;
+const baseline = process.memoryUsage.rss();
 let sampled = baseline;
+// memoryUsage.rss() alone: memoryUsage() also walks the V8 heap, and every 10 ms that was CPU billed to the tool.
 const sampler = setInterval(() => {
-  sampled = Math.max(sampled, process.memoryUsage().rss);
+  sampled = Math.max(sampled, process.memoryUsage.rss());
 }, 10);
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const waitedBefore = runQueueSeconds();
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const reports = await runFleet(
@@ -56,12 +67,34 @@ const reports = await runFleet(
 );
 const wallMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuBefore);
+loop.disable();
+const waitedForCpuSeconds = runQueueSeconds() - waitedBefore;
 clearInterval(sampler);
-sampled = Math.max(sampled, process.memoryUsage().rss);
+sampled = Math.max(sampled, process.memoryUsage.rss());
+
+// The main thread's time waiting on a run queue (ready to run, no CPU free), from the kernel's schedstat; NaN elsewhere.
+function runQueueSeconds(): number {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 const outcomes: Record<string, number> = {};
 for (const r of reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
 const durations = reports.map((r) => r.durationMs).sort((a, b) => a - b);
+function stepMedians(): Record<string, number> {
+  const byStep = new Map<string, number[]>();
+  for (const r of reports) {
+    // Before and between the steps: connect, the facts and the plan, the lock and the journal.
+    byStep.set('(outside the steps)', [...(byStep.get('(outside the steps)') ?? []), r.durationMs - r.steps.reduce((sum, st) => sum + st.durationMs, 0)]);
+    for (const st of r.steps) byStep.set(st.id, [...(byStep.get(st.id) ?? []), st.durationMs]);
+  }
+  const medians: Record<string, number> = {};
+  for (const [id, values] of byStep) medians[id] = [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return medians;
+}
 const result: FleetResult = {
   hosts: input.hosts.length,
   concurrency: input.concurrency,
@@ -71,6 +104,9 @@ const result: FleetResult = {
   sampledPeakRssMiB: mib(sampled),
   cpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 100) / 100,
   outcomes,
+  waitedForCpuSeconds: Math.round(waitedForCpuSeconds * 100) / 100,
+  loopDelayMs: { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10, max: Math.round(loop.max / 1e5) / 10 },
+  stepMedians: stepMedians(),
   hostSeconds: { median: (durations[Math.floor(durations.length / 2)] ?? 0) / 1000, max: (durations.at(-1) ?? 0) / 1000 },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,5 +1,6 @@
 // The real transport: one SSH connection (node-ssh on ssh2) per run, every command a channel on it. Through bastions
 // (ProxyJump) the connection is carried, OpenSSH-style, by a direct-tcpip channel of the previous hop.
+import { EventEmitter } from 'node:events';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import ssh2, { type AnyAuthMethod, type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
@@ -336,6 +337,11 @@ class SshTransport implements Transport {
     silenceMs = 0,
   ) {
     this.channels = new ChannelSlots(maxChannels);
+    // node-ssh listens for 'error' on the connection while each channel opens, and drops the listener only once the
+    // open is answered. maxChannels opening at once plus our two listeners is exactly Node's leak-warning threshold
+    // (10), so one more, such as a command that timed out before its channel opened, printed
+    // MaxListenersExceededWarning. Those listeners are bounded by design: allow them.
+    ssh.connection?.setMaxListeners(maxChannels + EventEmitter.defaultMaxListeners);
     ssh.connection?.on('error', (error: Error & { level?: string }) => {
       if (error.level === 'client-timeout') this.hung = `${label} stopped answering: no reply to SSH keepalives for ${Math.round(silenceMs / 1000)} s`;
     });

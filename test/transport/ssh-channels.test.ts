@@ -1,5 +1,7 @@
 // The transport's channel limit against the fake host, whose sshd refuses session channels past MaxSessions as
 // OpenSSH does (channel open failure, reason 2): never more than 8 at once, and a refused channel waits, not fails.
+import { writeFile } from 'node:fs/promises';
+import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeHost, type FakeHost } from '../../src/fake-host/host.js';
 import { connectSsh } from '../../src/transport/ssh.js';
@@ -96,5 +98,58 @@ describe('channels on one connection', () => {
       expect(report.exitCode).toBe(0);
     }
     expect(host.stats.peakSessions).toBe(2);
+  });
+});
+
+// A TCP relay to the fake host that can go silent: from then on, nothing passes either way (a host that hangs).
+async function silenceableRelay(target: FakeHost): Promise<{ port: number; silence(): void; close(): Promise<void> }> {
+  let silent = false;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect({ host: target.host, port: target.port });
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      sockets.add(from);
+      from.on('data', (data: Buffer) => void (silent || to.write(data)));
+      from.on('error', () => to.destroy());
+      from.on('close', () => to.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    silence: () => void (silent = true),
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('listeners on the connection', () => {
+  it('commands that time out before their channel opens, then one more, print no MaxListenersExceededWarning', async () => {
+    host = await startFakeHost();
+    const relay = await silenceableRelay(host);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const knownHosts = `${host.knownHostsPath}.relay`;
+      await writeFile(knownHosts, `${host.knownHostsLine.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${relay.port}`)}\n`);
+      transport = await connectSsh({ host: host.host, port: relay.port, user: host.user, identity: host.privateKeyPath, knownHosts, connectTimeoutMs: 30_000, env: {} });
+      expect((await transport.exec('echo up')).code).toBe(0);
+      relay.silence();
+      // Eight channel opens that never get an answer (every slot), timed out; then the next command opens one more.
+      const timedOut = await Promise.allSettled(Array.from({ length: 8 }, () => transport!.exec('true', { timeoutMs: 300 })));
+      expect(timedOut.every((o) => o.status === 'rejected')).toBe(true);
+      await expect(transport.exec('true', { timeoutMs: 300 })).rejects.toThrow(/ran past its .* timeout/);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await transport?.close();
+      transport = undefined;
+      await relay.close();
+    }
   });
 });
