@@ -337,10 +337,10 @@ class SshTransport implements Transport {
     silenceMs = 0,
   ) {
     this.channels = new ChannelSlots(maxChannels);
-    // node-ssh listens for 'error' on the connection while each channel opens, and drops the listener only once the
-    // open is answered. maxChannels opening at once plus our two listeners is exactly Node's leak-warning threshold
-    // (10), so one more, such as a command that timed out before its channel opened, printed
-    // MaxListenersExceededWarning. Those listeners are bounded by design: allow them.
+    // node-ssh's execCommand listened for 'error' on the connection while each channel opened: maxChannels at once
+    // plus ours reached Node's leak-warning threshold (10), and a command that timed out before its channel opened
+    // printed MaxListenersExceededWarning. The transport now opens its channels itself, without such listeners; the
+    // limit still allows one per channel, should a library add them again.
     ssh.connection?.setMaxListeners(maxChannels + EventEmitter.defaultMaxListeners);
     ssh.connection?.on('error', (error: Error & { level?: string }) => {
       if (error.level === 'client-timeout') this.hung = `${label} stopped answering: no reply to SSH keepalives for ${Math.round(silenceMs / 1000)} s`;

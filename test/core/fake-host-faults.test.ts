@@ -1,5 +1,6 @@
 // Each fault: exit 1, the template byte-identical to the original, the container running the original config.
 import { readFile, writeFile } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock, startFakeHost, type FakeHost, type FaultName } from '../../src/fake-host/host.js';
 import { BROKEN, DESIRED } from '../helpers/context.js';
@@ -85,22 +86,28 @@ describe('a failed check rolls the run back by itself', () => {
 
   it('a crash loop that shows Up at first is caught by the settle wait', async () => {
     // On the wall clock a busy machine could let the crash window pass before the first ps, which then never saw Up.
-    // The host's clock moves only here: the first ps after `up` sees Up, and the window ends before the second.
+    // The host's clock moves only here: the settle wait's first sample (taken on the host) sees Up, and the window
+    // ends as that sample reaches the client, half a second before the host takes the next one.
     const clock = new ManualClock();
     await host.close();
     host = await startFakeHost({ crashWindowMs: 150, clock, faults: ['crash-on-start'] });
-    const statuses: string[] = [];
-    let upSent = false;
-    host.intercept.current = (command) => {
-      if (/ up -d /.test(command)) upSent = true;
-      if (!upSent || !/ ps -a /.test(command)) return undefined;
-      statuses.push(host.container()?.state ?? 'none');
-      return statuses.length === 2 ? { before: () => void clock.advance(150) } : undefined;
-    };
-    const { report } = await runAgainst(host, { settleMs: 600 });
+    const samples: string[] = [];
+    const output = new PassThrough();
+    let pending = '';
+    output.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        const state = /^\[\d+\] {3}\{.*"State":"(\w+)"/.exec(line)?.[1];
+        if (state === undefined || !host.stats.commands.some((c) => c.includes(' up -d '))) continue;
+        samples.push(state);
+        if (samples.length === 1) void clock.advance(150);
+      }
+    });
+    const { report } = await runAgainst(host, { settleMs: 600, verbose: true }, { output: output as unknown as NodeJS.WriteStream });
     expect(report.steps.find((s) => s.id === 'running')).toMatchObject({ status: 'failed' });
     expect(report.error).toMatchObject({ step: 'running', message: expect.stringMatching(/not running: Restarting \(1\) Less than a second ago/) });
-    expect(statuses.slice(0, 2)).toEqual(['running', 'running']);
+    expect(samples.slice(0, 2)).toEqual(['running', 'restarting']);
   });
 
   it('a failed check on a host already fixed changes nothing: exit 1, no rollback', async () => {
