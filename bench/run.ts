@@ -1,6 +1,6 @@
 // npm run bench: apply-ws-fix measured side by side with a plain ssh script (the floor) and an Ansible
 // playbook on the real-sshd test host, through a 25 ms delay proxy, as a fleet of fake hosts, and at
-// cold start. Prints the figures and the targets (PASS/MISS), writes bench/results.json.
+// cold start. Prints every figure and every target (PASS/MISS), writes bench/results.json.
 // Knobs (environment): BENCH_RUNS (default 5), BENCH_SETTLE seconds (default 1),
 // BENCH_ONLY=cold,host,latency,fleet (default all).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
