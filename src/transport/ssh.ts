@@ -1,6 +1,5 @@
 // The real transport: one SSH connection (node-ssh on ssh2) per run, every command a channel on it. Through bastions
 // (ProxyJump) the connection is carried, OpenSSH-style, by a direct-tcpip channel of the previous hop.
-import { EventEmitter } from 'node:events';
 import { Readable, type Duplex } from 'node:stream';
 import { NodeSSH, type Config } from 'node-ssh';
 import ssh2, { type AnyAuthMethod, type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
@@ -337,11 +336,6 @@ class SshTransport implements Transport {
     silenceMs = 0,
   ) {
     this.channels = new ChannelSlots(maxChannels);
-    // node-ssh's execCommand listened for 'error' on the connection while each channel opened: maxChannels at once
-    // plus ours reached Node's leak-warning threshold (10), and a command that timed out before its channel opened
-    // printed MaxListenersExceededWarning. The transport now opens its channels itself, without such listeners; the
-    // limit still allows one per channel, should a library add them again.
-    ssh.connection?.setMaxListeners(maxChannels + EventEmitter.defaultMaxListeners);
     ssh.connection?.on('error', (error: Error & { level?: string }) => {
       if (error.level === 'client-timeout') this.hung = `${label} stopped answering: no reply to SSH keepalives for ${Math.round(silenceMs / 1000)} s`;
     });
