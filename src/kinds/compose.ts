@@ -194,6 +194,7 @@ const POLL_MS = 500;
 const FAILED_STATES = new Set(['restarting', 'exited', 'dead']);
 /** The line that ends each sample of the host-side poll, with ps's exit status. */
 const SAMPLE_END = '@apply-ws-fix-ps-sample';
+const SAMPLE_LINE = new RegExp(`^${SAMPLE_END} (\\d+)$`, 'm');
 /** Samples the host-side poll takes past the settle time before the client polls on its own (interruptibly). */
 const SPARE_SAMPLES = 4;
 
@@ -218,9 +219,8 @@ export function hostPollCommand(target: ComposeTarget, settleMs: number, need: n
 /** The samples in a host-side poll's output so far: each one's ps result, and the rest not yet ended. */
 export function pollSamples(text: string): { samples: ExecResult[]; rest: string } {
   const samples: ExecResult[] = [];
-  const marker = new RegExp(`^${SAMPLE_END} (\\d+)$`, 'm');
   let rest = text;
-  for (let m = marker.exec(rest); m !== null; m = marker.exec(rest)) {
+  for (let m = SAMPLE_LINE.exec(rest); m !== null; m = SAMPLE_LINE.exec(rest)) {
     const stdout = rest.slice(0, m.index);
     samples.push({ command: 'ps', stdout: Buffer.from(stdout), stderr: Buffer.alloc(0), code: Number(m[1]), signal: null, durationMs: 0 });
     rest = rest.slice(m.index + m[0].length + 1);
