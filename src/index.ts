@@ -32,7 +32,7 @@ export { sha256 } from './lib/checksum.js';
 export { succeeded, firstLine, type ExecResult } from './transport/transport.js';
 export { composeCommands, type ComposeTarget } from './compose/commands.js';
 export { backupsFact, fileFact, fileReplace, type BackupFile, type FileRecord, type FileReplaceOptions } from './kinds/file-replace.js';
-export { dotenvKey, dotenvValue, setDotenvKey } from './kinds/dotenv-key.js';
+export { dotenvComposeProject, dotenvKey, dotenvValue, setDotenvKey, type DotenvComposeProject } from './kinds/dotenv-key.js';
 export { blockInFile, type BlockInFileOptions } from './kinds/block-in-file.js';
 export {
   composeBuild,

@@ -1,5 +1,5 @@
 // Where the retarget acts: the project's .env, the compose service, and what is read there before anything changes.
-import { RemotePath, StartError, composeCommands, fileFact, composeServicesFact, composeVersionFact, containerEnvFact, containerFact, dotenvValue, firstLine, shellJoin, succeeded, type ComposeTarget, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
+import { StartError, composeCommands, containerEnvFact, dotenvComposeProject, dotenvValue, firstLine, shellJoin, succeeded, type DotenvComposeProject, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
 import { HEALTH, TARGET_VARIABLE } from './meta.js';
 
 // The variable the compose service reads from .env, and the health path: defined in meta.ts, with what --help shows.
@@ -16,35 +16,13 @@ export interface Params {
   'target-url'?: string;
 }
 
-export interface Host {
-  dir: RemotePath;
-  env: RemotePath;
-  target: ComposeTarget;
-  facts: {
-    env: Fact<Buffer>;
-    version: Fact<string>;
-    services: Fact<string[]>;
-    container: ReturnType<typeof containerFact>;
-    containerTarget: ReturnType<typeof containerEnvFact>;
-  };
+export interface Host extends DotenvComposeProject {
+  facts: DotenvComposeProject['facts'] & { containerTarget: ReturnType<typeof containerEnvFact> };
 }
 
 export function hostOf(p: Params): Host {
-  const dir = new RemotePath(p.dir);
-  const env = dir.join('.env');
-  const target: ComposeTarget = { dir, service: p.service, profiles: PROFILES };
-  return {
-    dir,
-    env,
-    target,
-    facts: {
-      env: fileFact(env, (why) => new StartError(`${env.path} cannot be read: ${why}`, 'precondition-env', `The compose service reads ${TARGET_VARIABLE} from .env in the project directory: check --dir.`)),
-      version: composeVersionFact(target, 'the SSH user'),
-      services: composeServicesFact(target),
-      container: containerFact(target),
-      containerTarget: containerEnvFact(target, TARGET_VARIABLE),
-    },
-  };
+  const project = dotenvComposeProject(p, PROFILES, TARGET_VARIABLE);
+  return { ...project, facts: { ...project.facts, containerTarget: containerEnvFact(project.target, TARGET_VARIABLE) } };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Where the rotation acts: the project's .env and the compose service. The token's value is never on a command line:
 // the container's copy is compared by its checksum, computed on the host.
-import { RemotePath, StartError, composeCommands, composeServicesFact, composeVersionFact, containerFact, dotenvValue, fileFact, sha256, shellJoin, succeeded, type ComposeTarget, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
+import { composeCommands, dotenvComposeProject, dotenvValue, sha256, shellJoin, succeeded, type ComposeTarget, type DotenvComposeProject, type ExecContext, type Fact, type PlanContext } from '../../src/index.js';
 import { TOKEN_VARIABLE } from './meta.js';
 
 // Defined in meta.ts, with what --help shows.
@@ -16,17 +16,8 @@ export interface Params {
   token?: string;
 }
 
-export interface Host {
-  dir: RemotePath;
-  env: RemotePath;
-  target: ComposeTarget;
-  facts: {
-    env: Fact<Buffer>;
-    version: Fact<string>;
-    services: Fact<string[]>;
-    container: ReturnType<typeof containerFact>;
-    containerToken: Fact<string | undefined>;
-  };
+export interface Host extends DotenvComposeProject {
+  facts: DotenvComposeProject['facts'] & { containerToken: Fact<string | undefined> };
 }
 
 /** What `printenv NAME | sha256sum` prints for a value: printenv ends it with a newline. */
@@ -38,18 +29,12 @@ function printenvShaCommand(target: ComposeTarget): string {
 }
 
 export function hostOf(p: Params): Host {
-  const dir = new RemotePath(p.dir);
-  const env = dir.join('.env');
-  const target: ComposeTarget = { dir, service: p.service, profiles: PROFILES };
+  const project = dotenvComposeProject(p, PROFILES, TOKEN_VARIABLE);
+  const { target } = project;
   return {
-    dir,
-    env,
-    target,
+    ...project,
     facts: {
-      env: fileFact(env, (why) => new StartError(`${env.path} cannot be read: ${why}`, 'precondition-env', `The compose service reads ${TOKEN_VARIABLE} from .env in the project directory: check --dir.`)),
-      version: composeVersionFact(target, 'the SSH user'),
-      services: composeServicesFact(target),
-      container: containerFact(target),
+      ...project.facts,
       containerToken: {
         id: `token-sha:${target.service}`,
         command: printenvShaCommand(target),

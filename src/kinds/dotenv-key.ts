@@ -1,11 +1,14 @@
 // One key of a dotenv file set to a value, every other byte kept (comments, order, quoting, other secrets, CRLF,
 // a missing final newline), written as a replaced file: a backup, a compare-and-swap atomic write, an undo.
 // A secret's value never appears in a diff, a journal or a command line: it travels on stdin only.
+import type { ComposeTarget } from '../compose/commands.js';
 import { StartError } from '../errors.js';
 import { sha256 } from '../lib/checksum.js';
 import { unifiedDiff } from '../lib/diff.js';
-import type { Step } from '../core/types.js';
-import { fileReplace, type FileReplaceOptions } from './file-replace.js';
+import type { Fact, Step } from '../core/types.js';
+import { RemotePath } from '../shell/quote.js';
+import { composeServicesFact, composeVersionFact, containerFact } from './compose.js';
+import { fileFact, fileReplace, type FileReplaceOptions } from './file-replace.js';
 
 const SAFE = /^[A-Za-z0-9_./:@%+=,~-]*$/;
 
@@ -97,4 +100,35 @@ export function dotenvKey(options: DotenvKeyOptions): [Step, Step] {
       return unifiedDiff(path, shown(before), shown(after));
     },
   });
+}
+
+/** A compose project whose service reads a variable from the project's .env: where things are, and the facts read first. */
+export interface DotenvComposeProject {
+  dir: RemotePath;
+  env: RemotePath;
+  target: ComposeTarget;
+  facts: {
+    env: Fact<Buffer>;
+    version: Fact<string>;
+    services: Fact<string[]>;
+    container: ReturnType<typeof containerFact>;
+  };
+}
+
+/** The project in `dir` (its .env, Compose v2 working, `service` one of its services, its container), for `variable`. */
+export function dotenvComposeProject(p: { dir: string; service: string }, profiles: readonly string[], variable: string): DotenvComposeProject {
+  const dir = new RemotePath(p.dir);
+  const env = dir.join('.env');
+  const target: ComposeTarget = { dir, service: p.service, profiles };
+  return {
+    dir,
+    env,
+    target,
+    facts: {
+      env: fileFact(env, (why) => new StartError(`${env.path} cannot be read: ${why}`, 'precondition-env', `The compose service reads ${variable} from .env in the project directory: check --dir.`)),
+      version: composeVersionFact(target, 'the SSH user'),
+      services: composeServicesFact(target),
+      container: containerFact(target),
+    },
+  };
 }
