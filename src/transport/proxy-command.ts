@@ -16,7 +16,10 @@ export interface ProxyProcess {
   socket: Duplex;
   /** What the command said on stderr (last lines), and how it ended, for messages. */
   describe(): string;
-  /** Resolves once the command has exited (or after waitMs), so that describe() can say how it ended. */
+  /**
+   * Resolves once the command has exited and its stdout and stderr have closed (or after waitMs), so that describe()
+   * can say how it ended and everything it said: its exit can come before the last of its stderr has been read.
+   */
   settled(waitMs?: number): Promise<void>;
   close(): void;
 }
@@ -35,6 +38,11 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
   // The command ending is the connection ending: say so at once, rather than let the handshake wait for its timeout.
   // (Its stdin stays ours, so 'close' would never come: wait for the exit and for the last of its output instead.)
   let outputEnded = false;
+  // 'close' comes after the exit and after stdout and stderr have closed (Node does not wait for stdin, which is ours).
+  let closed = false;
+  child.once('close', () => {
+    closed = true;
+  });
   const finish = (): void => {
     if (ended !== undefined && outputEnded && !socket.destroyed) socket.destroy(new Error(`the ProxyCommand ended (${ended})`));
   };
@@ -57,11 +65,11 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
       return `the ProxyCommand (${proxyCommandLabel(command)})${ended !== undefined ? ` ended (${ended})` : ''}${said !== '' ? `: ${said}` : ''}`;
     },
     settled: (waitMs = 1000) =>
-      ended !== undefined
+      closed
         ? Promise.resolve()
         : new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, waitMs);
-            child.once('exit', () => {
+            child.once('close', () => {
               clearTimeout(timer);
               resolve();
             });

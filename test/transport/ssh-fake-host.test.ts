@@ -203,6 +203,15 @@ describe('host keys', () => {
     expect(error.message).not.toContain('echo no route');
   });
 
+  it('what a ProxyCommand says on stderr after its exit is still in the message', async () => {
+    // The exit comes first here, its stderr 200 ms later (a child of it holds stderr open): the message waits for both.
+    const dir = sandbox();
+    const command = "sh -c '(exec >/dev/null; sleep 0.2; echo said after the exit >&2) & exit 7'";
+    const error = await refused(connectSsh(target(dir, { ssh: settings({ proxyCommand: { command, hop: 'x' } }) })));
+    expect(error.code).toBe('connect-proxy-command');
+    expect(error.message).toContain('the ProxyCommand (sh …) ended (exit 7): said after the exit');
+  });
+
   it('the key may be in a later file (known_hosts2, a global file), read but never written', async () => {
     const dir = sandbox();
     await works(target(dir, { knownHosts: join(dir, 'missing'), ssh: settings({ extraKnownHosts: [join(dir, 'also-missing'), host.knownHostsPath] }) }));
