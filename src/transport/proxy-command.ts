@@ -36,9 +36,10 @@ export function spawnProxyCommand(command: string, env: NodeJS.ProcessEnv): Prox
   });
   const socket = Duplex.from({ readable: child.stdout, writable: child.stdin });
   // The command ending is the connection ending: say so at once, rather than let the handshake wait for its timeout.
-  // (Its stdin stays ours, so 'close' would never come: wait for the exit and for the last of its output instead.)
+  // That is its exit and the last of its stdout; not its 'close', which also waits for stderr, which a child of the
+  // command may hold open. 'close' comes after the exit and stdout and stderr closing (not stdin, which is ours):
+  // settled() waits for it, bounded, so that describe() has everything the command said.
   let outputEnded = false;
-  // 'close' comes after the exit and after stdout and stderr have closed (Node does not wait for stdin, which is ours).
   let closed = false;
   child.once('close', () => {
     closed = true;
