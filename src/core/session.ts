@@ -121,6 +121,13 @@ export class Session {
     // Commands of a burst run side by side: each output block carries its command's number.
     const n = ++this.execs;
     this.log(`$ [${n}] ${command}`);
+    // Plain commands issued together (a burst of reads, a wave of checks) go as one remote command.
+    if (this.transport.runsShell === true && options.stdin === undefined && options.onOutput === undefined && options.timeoutMs === undefined) return this.together(command, n);
+    return this.alone(command, n, options);
+  };
+
+  // One command as a remote command of its own (the default timeout unless one is given), its result logged.
+  private async alone(command: string, n: number, options: ExecOptions = {}): Promise<ExecResult> {
     // A command that streams (a build) shows its output under --verbose as it comes, each line with its number.
     const streaming = this.options.verbose && options.onOutput !== undefined;
     let partial = '';
@@ -132,13 +139,11 @@ export class Session {
           options.onOutput?.(chunk);
         }
       : options.onOutput;
-    // Plain commands issued together (a burst of reads, a wave of checks) go as one remote command.
-    if (this.transport.runsShell === true && options.stdin === undefined && options.onOutput === undefined && options.timeoutMs === undefined) return this.together(command, n);
     const result = await execOn(this.transport, this.label, command, { timeoutMs: this.options.commandTimeoutMs, ...options, ...(onOutput ? { onOutput } : {}) });
     if (streaming && partial !== '') this.log(`[${n}]   ${partial}`);
     this.logResult(n, result, streaming);
     return result;
-  };
+  }
 
   private pending: Pending[] = [];
 
@@ -159,15 +164,7 @@ export class Session {
   private async flush(): Promise<void> {
     const group = this.pending;
     this.pending = [];
-    const alone = async (one: Pending): Promise<void> => {
-      try {
-        const result = await execOn(this.transport, this.label, one.command, { timeoutMs: this.options.commandTimeoutMs });
-        this.logResult(one.n, result, false);
-        one.resolve(result);
-      } catch (error) {
-        one.reject(error);
-      }
-    };
+    const alone = (one: Pending): Promise<void> => this.alone(one.command, one.n).then(one.resolve, one.reject);
     if (group.length === 1) return alone(group[0]!);
     const commands = group.map((one) => one.command);
     let batch: ExecResult;

@@ -4,6 +4,8 @@
 import type { ExecResult } from '../transport/transport.js';
 
 const HEADER = '@apply-ws-fix-batch';
+/** The header before each command's bytes: its exit status, then how many bytes of stdout and of stderr follow. */
+const HEADER_LINE = new RegExp(`^${HEADER} (\\d+) (\\d+) (\\d+)$`);
 /** The batch's own exit status when it could not make its temp directory (a full disk): run the commands one by one. */
 export const BATCH_UNAVAILABLE = 97;
 
@@ -25,7 +27,7 @@ export function splitBatch(batch: ExecResult, commands: readonly string[]): Exec
   let at = 0;
   for (const command of commands) {
     const eol = out.indexOf(0x0a, at);
-    const header = eol === -1 ? null : /^@apply-ws-fix-batch (\d+) (\d+) (\d+)$/.exec(out.subarray(at, eol).toString('latin1'));
+    const header = eol === -1 ? null : HEADER_LINE.exec(out.subarray(at, eol).toString('latin1'));
     const outBytes = header ? Number(header[2]) : 0;
     const errBytes = header ? Number(header[3]) : 0;
     if (header === null || eol + 1 + outBytes + errBytes > out.length) {
