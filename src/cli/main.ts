@@ -7,7 +7,7 @@ import type { FleetState } from '../core/fleet.js';
 import type { Runbook } from '../core/types.js';
 import { AppError, EXIT, InterruptedError, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
-import { REPORT_SCHEMA_VERSION, toolVersion, type RunReport } from '../core/report.js';
+import { REPORT_SCHEMA_VERSION, reportTool, toolVersion, type RunReport } from '../core/report.js';
 import { summarize } from '../core/summary.js';
 import { printReport } from './output.js';
 import { parseArgs, type Command } from './args.js';
@@ -135,7 +135,7 @@ export function usageReport(argv: readonly string[], error: AppError): Omit<RunR
   const runbook = runbookAt < 0 ? DEFAULT_RUNBOOK : argv[runbookAt]!.includes('=') ? argv[runbookAt]!.slice('--runbook='.length) : (argv[runbookAt + 1] ?? DEFAULT_RUNBOOK);
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: 'apply-ws-fix', version: toolVersion() },
+    tool: reportTool(),
     runbook,
     runId: null,
     host: null,

@@ -1,7 +1,7 @@
 // The ends of a sharded fleet that run nothing: a shard no host falls in, and `apply-ws-fix merge-reports`.
 import { readFile } from 'node:fs/promises';
 import type { RunOptions } from '../core/options.js';
-import { toolVersion, type RunReport } from '../core/report.js';
+import { reportAction, reportTool } from '../core/report.js';
 import { emptyShardMessage, mergeShardReports, shardReport, type FleetShard, type ShardFile } from '../core/shard.js';
 import { summarize } from '../core/summary.js';
 import type { Runbook } from '../core/types.js';
@@ -9,15 +9,10 @@ import { EXIT, UsageError } from '../errors.js';
 import type { OutputStreams } from './output.js';
 import type { MergeReportsCommand } from './merge-reports-args.js';
 
-/** The action and dry-run flag a fleet's report names, from its options. */
-export function fleetAction(options: Pick<RunOptions, 'action' | 'dryRun'>): { action: RunReport['action']; dryRun: boolean } {
-  return { action: options.action === 'apply' && options.dryRun ? 'dry-run' : options.action, dryRun: options.dryRun };
-}
-
 /** A shard no host falls in: not an error. It says so, and with --json prints its (empty) shard report. */
 export function emptyShard(io: OutputStreams, command: { runbook: Runbook; json: boolean; shard: FleetShard; action: RunOptions['action']; dryRun: boolean }): number {
   if (command.json) {
-    const document = shardReport(command.shard, [], { runbook: command.runbook.id, tool: { name: 'apply-ws-fix', version: toolVersion() }, ...fleetAction(command) }, EXIT.ok);
+    const document = shardReport(command.shard, [], { runbook: command.runbook.id, tool: reportTool(), action: reportAction(command), dryRun: command.dryRun }, EXIT.ok);
     io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   }
   (command.json ? io.stderr : io.stdout).write(`${emptyShardMessage(command.shard)}\n`);

@@ -86,6 +86,16 @@ export function toolVersion(): string {
   return version;
 }
 
+/** The tool a report names: this package and its version. */
+export function reportTool(): RunReport['tool'] {
+  return { name: 'apply-ws-fix', version: toolVersion() };
+}
+
+/** The action a report names for a run's action and --dry-run: a planned apply is 'dry-run'; a planned rollback stays 'rollback'. */
+export function reportAction(run: { action: 'apply' | 'rollback' | 'check'; dryRun: boolean }): RunReport['action'] {
+  return run.action === 'apply' && run.dryRun ? 'dry-run' : run.action;
+}
+
 /**
  * The --json document of one shard of a fleet (`--shard I/N`): which shard, the whole fleet it was cut from, and its
  * hosts' reports. `apply-ws-fix merge-reports` puts the shards back together into the fleet's array of reports.

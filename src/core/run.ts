@@ -9,7 +9,7 @@ import { gatherFacts, type FactStore } from './facts.js';
 import { HostJournal, findUnfinished, journalFact, lastApplied, type LegacyReader, type UnfinishedRun } from './host-journal.js';
 import type { RunOptions } from './options.js';
 import { printableParams, secretValues } from './params.js';
-import { REPORT_SCHEMA_VERSION, toolVersion, type Outcome, type RunReport } from './report.js';
+import { REPORT_SCHEMA_VERSION, reportAction, reportTool, type Outcome, type RunReport } from './report.js';
 import { journalRollback } from './rollback.js';
 import { RunScope } from './scope.js';
 import { Session } from './session.js';
@@ -50,7 +50,7 @@ const paramOf = (options: RunOptions, name: string): string | null => (typeof op
 export function newReport(options: RunOptions, runbook: Runbook, started = Date.now()): RunReport {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: 'apply-ws-fix', version: toolVersion() },
+    tool: reportTool(),
     runbook: runbook.id,
     runId: null,
     host: options.host,
@@ -60,7 +60,7 @@ export function newReport(options: RunOptions, runbook: Runbook, started = Date.
     service: paramOf(options, 'service'),
     url: paramOf(options, 'url'),
     params: printableParams(runbook, options.params),
-    action: options.action === 'check' ? 'check' : options.dryRun && options.action === 'apply' ? 'dry-run' : options.action,
+    action: reportAction(options),
     dryRun: options.dryRun,
     outcome: 'could-not-start',
     exitCode: EXIT.couldNotStart,

@@ -5,7 +5,7 @@
 // its line number: moving, reordering or adding lines moves no other host to another shard. Changing N re-splits.
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
-import { REPORT_SCHEMA_VERSION, toolVersion, type RunReport, type ShardReport } from './report.js';
+import { REPORT_SCHEMA_VERSION, reportAction, reportTool, type RunReport, type ShardReport } from './report.js';
 
 /** --shard I/N: shard `index` (from 1) of `count`. */
 export interface ShardSpec {
@@ -195,8 +195,7 @@ export function mergeShardReports(files: readonly ShardFile[], options: { partia
 export function shardOutput(command: { runbook: { id: string }; runs: readonly { action: 'apply' | 'rollback' | 'check'; dryRun: boolean }[]; shard?: FleetShard | undefined }, reports: readonly RunReport[], exitCode: number): { document: ShardReport; footer: string } | undefined {
   const { shard, runs } = command;
   if (shard === undefined) return undefined;
-  const first = runs[0];
-  const action = first === undefined ? 'apply' : first.action === 'apply' && first.dryRun ? 'dry-run' : first.action;
-  const document = shardReport(shard, reports, { runbook: command.runbook.id, action, dryRun: first?.dryRun ?? false, tool: { name: 'apply-ws-fix', version: toolVersion() } }, exitCode);
+  const first = runs[0] ?? { action: 'apply', dryRun: false };
+  const document = shardReport(shard, reports, { runbook: command.runbook.id, action: reportAction(first), dryRun: first.dryRun, tool: reportTool() }, exitCode);
   return { document, footer: shardFooter(shard, reports.length, exitCode) };
 }
