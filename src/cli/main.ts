@@ -8,8 +8,7 @@ import type { Runbook } from '../core/types.js';
 import { AppError, EXIT, InterruptedError, messageOf, type StopSignal } from '../errors.js';
 import { FAULTS } from '../fake-host/faults.js';
 import { REPORT_SCHEMA_VERSION, reportTool, toolVersion, type RunReport } from '../core/report.js';
-import { summarize } from '../core/summary.js';
-import { printReport } from './output.js';
+import { printFleetEnd, printReport } from './output.js';
 import { parseArgs, type Command } from './args.js';
 import { DEFAULT_RUNBOOK } from './registry.js';
 import { unknownEnvWarnings } from './suggest.js';
@@ -93,10 +92,8 @@ async function listRunbooks(io: CliIO, json: boolean): Promise<number> {
 // The end of a fleet run: the JSON array, or the table and each failed host's summary.
 // A shard of a fleet (--shard) prints its shard report instead of the array, and says which shard it was.
 function printFleet(io: CliIO, reports: readonly RunReport[], json: boolean, runbook: Runbook, fleetTable: (r: readonly RunReport[]) => string, exitCode: number, shard?: { document: unknown; footer: string }): void {
-  if (json) io.stdout.write(`${JSON.stringify(shard?.document ?? reports, null, 2)}\n`);
-  const out = json ? io.stderr : io.stdout;
-  out.write(`\n${fleetTable(reports)}\n${shard?.footer ?? `${reports.length} hosts, exit ${exitCode} (the worst host's)`}\n`);
-  for (const report of reports.filter((r) => r.exitCode !== EXIT.ok)) out.write(`\n${summarize(report, { headlines: runbook.headlines })}\n`);
+  const footer = shard?.footer ?? `${reports.length} hosts, exit ${exitCode} (the worst host's)`;
+  printFleetEnd(io, { json, document: shard?.document ?? reports, lines: [fleetTable(reports), footer], reports, headlines: runbook.headlines });
 }
 
 // Several hosts: a task group each, then each host's plan (a dry run or a check), then a table; --json prints one

@@ -3,10 +3,9 @@ import { readFile } from 'node:fs/promises';
 import type { RunOptions } from '../core/options.js';
 import { reportAction, reportTool } from '../core/report.js';
 import { emptyShardMessage, mergeShardReports, shardReport, type FleetShard, type ShardFile } from '../core/shard.js';
-import { summarize } from '../core/summary.js';
 import type { Runbook } from '../core/types.js';
 import { EXIT, UsageError } from '../errors.js';
-import type { OutputStreams } from './output.js';
+import { printFleetEnd, type OutputStreams } from './output.js';
 import type { MergeReportsCommand } from './merge-reports-args.js';
 
 /** A shard no host falls in: not an error. It says so, and with --json prints its (empty) shard report. */
@@ -47,14 +46,13 @@ export async function mergeReports(io: OutputStreams, command: MergeReportsComma
   const merged = mergeShardReports(files, { partial: command.partial });
   const { fleetTable, worstExitCode } = await import('../core/fleet.js');
   const exitCode = worstExitCode(merged.reports.map((r) => r.exitCode));
-  if (command.json) io.stdout.write(`${JSON.stringify(merged.reports, null, 2)}\n`);
-  const out = command.json ? io.stderr : io.stdout;
   const given = merged.shards - merged.missing.shards.length;
-  out.write(`\n${merged.reports.length > 0 ? `${fleetTable(merged.reports)}\n` : ''}${merged.reports.length} hosts from ${given} of ${merged.shards} shards, exit ${exitCode} (the worst host's)\n`);
-  if (merged.missing.shards.length > 0) {
-    out.write(`PARTIAL: shard${merged.missing.shards.length > 1 ? 's' : ''} ${merged.missing.shards.join(', ')} of ${merged.shards} not given: ${merged.missing.hosts} host${merged.missing.hosts === 1 ? '' : 's'} not reported, and not counted in the exit code\n`);
-  }
-  const headlines = await headlinesOf(merged.runbook);
-  for (const report of merged.reports.filter((r) => r.exitCode !== EXIT.ok)) out.write(`\n${summarize(report, { headlines })}\n`);
+  const { shards: missing, hosts: unreported } = merged.missing;
+  const lines = [
+    ...(merged.reports.length > 0 ? [fleetTable(merged.reports)] : []),
+    `${merged.reports.length} hosts from ${given} of ${merged.shards} shards, exit ${exitCode} (the worst host's)`,
+    ...(missing.length > 0 ? [`PARTIAL: shard${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${merged.shards} not given: ${unreported} host${unreported === 1 ? '' : 's'} not reported, and not counted in the exit code`] : []),
+  ];
+  printFleetEnd(io, { json: command.json, document: merged.reports, lines, reports: merged.reports, headlines: await headlinesOf(merged.runbook) });
   return exitCode;
 }
