@@ -10,6 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startFakeHost, type FakeHost } from '../src/fake-host/host.js';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.js';
+import { loopDelayMs, runQueueSeconds, type LoopDelay } from './own-process.js';
 
 export interface FakeHostEntry {
   host: string;
@@ -37,7 +38,7 @@ export interface FakeHostsStats {
   /** This process's getrusage high-water mark, whole life. */
   peakRssMiB: number;
   /** This process's event-loop delay since the mark (ms): high when the hosts are the bottleneck. */
-  loopDelayMs: { p50: number; p99: number; max: number };
+  loopDelayMs: LoopDelay;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{"count":1,"delayMs":0}') as FakeHostsConfig;
@@ -80,10 +81,6 @@ function cpuSeconds(): { self: number; children: number } {
 }
 
 const lines = createInterface({ input: process.stdin });
-// The main thread's time waiting on a run queue (ready to run, no CPU free), from the kernel's schedstat.
-function runQueueSeconds(): number {
-  return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e9;
-}
 
 let mark = cpuSeconds();
 let waitedMark = runQueueSeconds();
@@ -102,7 +99,7 @@ lines.on('line', (line) => {
       cpu: { self: now.self - mark.self, children: now.children - mark.children },
       waitedForCpuSeconds: runQueueSeconds() - waitedMark,
       peakRssMiB: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
-      loopDelayMs: { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10, max: Math.round(loop.max / 1e5) / 10 },
+      loopDelayMs: loopDelayMs(loop),
     };
     process.stdout.write(`${JSON.stringify(reply)}\n`);
   }

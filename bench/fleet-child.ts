@@ -10,6 +10,7 @@ import { defaultRunOptions, type RunOptions } from '../src/core/options.js';
 import { resolveParams } from '../src/core/params.js';
 import { connectSsh } from '../src/transport/ssh.js';
 import type { FakeHostEntry } from './fake-hosts.js';
+import { loopDelayMs, runQueueSeconds, type LoopDelay } from './own-process.js';
 
 export interface FleetResult {
   hosts: number;
@@ -26,7 +27,7 @@ export interface FleetResult {
   /** Seconds the main thread waited on a run queue for a CPU during the fleet (/proc/self/schedstat): the machine's doing. */
   waitedForCpuSeconds: number;
   /** This process's event-loop delay during the fleet (ms): high when the tool itself is the bottleneck. */
-  loopDelayMs: { p50: number; p99: number; max: number };
+  loopDelayMs: LoopDelay;
   hostSeconds: { median: number; max: number };
   /** Each step's median duration over the hosts (ms), in the run's order: where a host's time went. */
   stepMedians: Record<string, number>;
@@ -72,14 +73,6 @@ const waitedForCpuSeconds = runQueueSeconds() - waitedBefore;
 clearInterval(sampler);
 sampled = Math.max(sampled, process.memoryUsage.rss());
 
-// The main thread's time waiting on a run queue (ready to run, no CPU free), from the kernel's schedstat; NaN elsewhere.
-function runQueueSeconds(): number {
-  try {
-    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e9;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 const outcomes: Record<string, number> = {};
 for (const r of reports) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
@@ -105,7 +98,7 @@ const result: FleetResult = {
   cpuSeconds: Math.round(((cpu.user + cpu.system) / 1e6) * 100) / 100,
   outcomes,
   waitedForCpuSeconds: Math.round(waitedForCpuSeconds * 100) / 100,
-  loopDelayMs: { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10, max: Math.round(loop.max / 1e5) / 10 },
+  loopDelayMs: loopDelayMs(loop),
   stepMedians: stepMedians(),
   hostSeconds: { median: (durations[Math.floor(durations.length / 2)] ?? 0) / 1000, max: (durations.at(-1) ?? 0) / 1000 },
 };
